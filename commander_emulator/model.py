@@ -1,0 +1,414 @@
+"""The object store: the CD/RO objects the emulator knows, as plain records, and one lock around them.
+
+This module holds data only. Path resolution lives in `properties`, job execution in `engine`, the wire
+formats in `wire_rest`/`wire_xml`. Every mutation of shared state happens under `Store.lock`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional
+
+from .errors import CommanderError, no_such
+
+ERROR_HANDLING = ("failProcedure", "abortProcedure", "abortProcedureNow", "abortJob", "abortJobNow", "ignore")
+OUTCOMES = ("success", "warning", "error", "skipped", "notRun")
+STATUSES = ("pending", "runnable", "scheduled", "running", "completed")
+PARAMETER_TYPES = ("entry", "textarea", "checkbox", "select", "radio", "credential", "project", "header")
+
+
+def new_id() -> str:
+    """CD/RO object ids are UUIDs."""
+    return str(uuid.uuid4())
+
+
+def now_iso() -> str:
+    """CD/RO timestamps look like 2024-01-31T12:34:56.789Z."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
+
+
+# --------------------------------------------------------------------------------------------- properties
+
+
+@dataclass
+class Property:
+    """One property: a string value, or a nested sheet when `sheet` is set."""
+
+    name: str
+    value: Optional[str] = None
+    sheet: Optional["PropertySheet"] = None
+    expandable: bool = True
+    description: str = ""
+    id: str = field(default_factory=new_id)
+
+    @property
+    def is_sheet(self) -> bool:
+        return self.sheet is not None
+
+
+class PropertySheet:
+    """An ordered map of custom properties. Names are case-preserving but looked up case-insensitively."""
+
+    def __init__(self) -> None:
+        self._items: "OrderedDict[str, Property]" = OrderedDict()
+        self.id = new_id()
+
+    def get(self, name: str) -> Optional[Property]:
+        return self._items.get(name.lower())
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._items
+
+    def __iter__(self) -> Iterator[Property]:
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def set_value(self, name: str, value: str, expandable: Optional[bool] = None) -> Property:
+        """Create or overwrite a string property (an existing sheet of that name is replaced)."""
+        prop = self._items.get(name.lower())
+        if prop is None or prop.is_sheet:
+            prop = Property(name=name)
+            self._items[name.lower()] = prop
+        prop.value = value
+        prop.sheet = None
+        if expandable is not None:
+            prop.expandable = expandable
+        return prop
+
+    def ensure_sheet(self, name: str) -> "PropertySheet":
+        """The nested sheet `name`, created if missing. A string property of that name is an error."""
+        prop = self._items.get(name.lower())
+        if prop is None:
+            prop = Property(name=name, sheet=PropertySheet())
+            self._items[name.lower()] = prop
+        if prop.sheet is None:
+            raise CommanderError("InvalidPropertyValue", f"Property '{name}' is not a property sheet")
+        return prop.sheet
+
+    def delete(self, name: str) -> None:
+        if self._items.pop(name.lower(), None) is None:
+            raise CommanderError("NoSuchProperty", f"Property '{name}' does not exist")
+
+
+# ------------------------------------------------------------------------------------ definitions
+
+
+@dataclass
+class FormalParameter:
+    name: str
+    type: str = "entry"
+    required: bool = False
+    default_value: Optional[str] = None
+    description: str = ""
+    label: str = ""
+    expansion_deferred: bool = False
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
+class Step:
+    """A procedure step: every createStep field of commander-api.md §5."""
+
+    name: str
+    command: Optional[str] = None
+    shell: Optional[str] = None
+    subprocedure: Optional[str] = None
+    subproject: Optional[str] = None
+    actual_parameters: "OrderedDict[str, str]" = field(default_factory=OrderedDict)
+    condition: Optional[str] = None
+    precondition: Optional[str] = None
+    always_run: bool = False
+    parallel: bool = False
+    error_handling: str = "failProcedure"
+    time_limit: Optional[str] = None
+    time_limit_units: Optional[str] = None
+    resource_name: Optional[str] = None
+    workspace_name: Optional[str] = None
+    working_directory: Optional[str] = None
+    log_file_name: Optional[str] = None
+    post_processor: Optional[str] = None
+    credential_name: Optional[str] = None
+    broadcast: bool = False
+    exclusive: bool = False
+    exclusive_mode: Optional[str] = None
+    release_exclusive: bool = False
+    release_mode: Optional[str] = None
+    comment: str = ""
+    description: str = ""
+    properties: PropertySheet = field(default_factory=PropertySheet)
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
+class Procedure:
+    name: str
+    project_name: str
+    description: str = ""
+    resource_name: Optional[str] = None
+    workspace_name: Optional[str] = None
+    job_name_template: Optional[str] = None
+    steps: List[Step] = field(default_factory=list)
+    formal_parameters: "OrderedDict[str, FormalParameter]" = field(default_factory=OrderedDict)
+    properties: PropertySheet = field(default_factory=PropertySheet)
+    id: str = field(default_factory=new_id)
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise no_such("Step", name)
+
+
+@dataclass
+class Credential:
+    name: str
+    project_name: str
+    user_name: str = ""
+    password: str = ""
+    description: str = ""
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
+class Project:
+    name: str
+    description: str = ""
+    procedures: "OrderedDict[str, Procedure]" = field(default_factory=OrderedDict)
+    credentials: "OrderedDict[str, Credential]" = field(default_factory=OrderedDict)
+    properties: PropertySheet = field(default_factory=PropertySheet)
+    plugin_key: Optional[str] = None  # set on a plugin's project
+    id: str = field(default_factory=new_id)
+
+    def procedure(self, name: str) -> Procedure:
+        proc = self.procedures.get(name)
+        if proc is None:
+            raise no_such("Procedure", name)
+        return proc
+
+
+@dataclass
+class User:
+    name: str
+    password: str
+    full_name: str = ""
+    email: str = ""
+    properties: PropertySheet = field(default_factory=PropertySheet)
+
+
+@dataclass
+class Session:
+    id: str
+    user_name: str
+    created: float = field(default_factory=time.time)
+
+
+@dataclass
+class Plugin:
+    key: str
+    version: str
+    label: str = ""
+    description: str = ""
+    author: str = ""
+    category: str = ""
+    jar_path: Optional[str] = None
+    plugin_dir: Optional[str] = None  # where the jar was unpacked
+    promoted: bool = False
+
+    @property
+    def name(self) -> str:
+        """CD/RO's plugin name (and its project's name) is KEY-VERSION."""
+        return f"{self.key}-{self.version}"
+
+
+# ------------------------------------------------------------------------------------------- runtime
+
+
+@dataclass
+class JobStep:
+    """One step of a running or finished job. A subprocedure call holds its children in `children`."""
+
+    step_name: str
+    job: "Job"
+    parent: Optional["JobStep"]
+    step: Step  # the procedure step this was made from (as defined when the job reached it)
+    project_name: str  # project of the procedure that owns this step
+    procedure_name: str  # procedure that owns this step
+    id: str = field(default_factory=new_id)
+    status: str = "pending"
+    outcome: Optional[str] = None
+    exit_code: Optional[int] = None
+    start: Optional[str] = None
+    finish: Optional[str] = None
+    start_monotonic: Optional[float] = None
+    finish_monotonic: Optional[float] = None
+    command: Optional[str] = None  # after expansion
+    shell: Optional[str] = None
+    condition: Optional[str] = None
+    run_condition_result: Optional[str] = None
+    resource_name: str = "local"
+    log_path: Optional[str] = None
+    properties: PropertySheet = field(default_factory=PropertySheet)
+    # For a subprocedure call: what it called and with which actual parameters.
+    called_project: Optional[str] = None
+    called_procedure: Optional[str] = None
+    call_parameters: "OrderedDict[str, str]" = field(default_factory=OrderedDict)
+    children: List["JobStep"] = field(default_factory=list)
+    aborted: bool = False
+    error_message: Optional[str] = None
+    # A step process may set its own outcome (setProperty /myJobStep/outcome); it wins over the exit code.
+    outcome_override: Optional[str] = None
+
+    @property
+    def is_call(self) -> bool:
+        return self.called_procedure is not None
+
+    def path(self) -> str:
+        """Step names from the top of the job, joined the way property paths address them."""
+        names = []
+        node: Optional[JobStep] = self
+        while node is not None:
+            names.append(node.step_name)
+            node = node.parent
+        return "/jobSteps/".join(reversed(names))
+
+
+@dataclass
+class Job:
+    name: str
+    project_name: str
+    procedure_name: str
+    launched_by: str
+    id: str = field(default_factory=new_id)
+    actual_parameters: "OrderedDict[str, str]" = field(default_factory=OrderedDict)
+    credentials: "OrderedDict[str, Credential]" = field(default_factory=OrderedDict)
+    status: str = "pending"
+    outcome: Optional[str] = None
+    start: Optional[str] = None
+    finish: Optional[str] = None
+    properties: PropertySheet = field(default_factory=PropertySheet)
+    steps: List[JobStep] = field(default_factory=list)
+    workspace: Optional[str] = None
+    session_id: Optional[str] = None  # COMMANDER_SESSIONID of its steps
+    abort_requested: bool = False
+    done: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    store: Optional["Store"] = field(default=None, repr=False, compare=False)
+
+    def walk(self) -> Iterator[JobStep]:
+        """Every job step, depth first, in order."""
+        stack = list(reversed(self.steps))
+        while stack:
+            js = stack.pop()
+            yield js
+            stack.extend(reversed(js.children))
+
+
+# --------------------------------------------------------------------------------------------- store
+
+
+@dataclass
+class Settings:
+    """Emulator settings for behaviour that varies between CD/RO versions or is unverified ([U])."""
+
+    # Outcome recorded for a step that an abort never reached: "skipped" or "notRun" ([U], varies by version).
+    unreached_outcome: str = "skipped"
+    # Where step processes reach the server back (COMMANDER_SERVER / COMMANDER_PORT); set by server.py.
+    server_host: str = "127.0.0.1"
+    server_port: int = 0
+    default_shell: str = "sh"  # [U] a step without a shell uses its resource's shell; ours is POSIX sh
+
+
+class Store:
+    """All emulator state. Callers take `lock` around any read-modify-write."""
+
+    def __init__(self, workspace_root: str) -> None:
+        self.lock = threading.RLock()
+        self.settings = Settings()
+        self.workspace_root = workspace_root
+        self.projects: "OrderedDict[str, Project]" = OrderedDict()
+        self.jobs: "OrderedDict[str, Job]" = OrderedDict()
+        self.job_steps: Dict[str, JobStep] = {}
+        self.users: Dict[str, User] = {}
+        self.sessions: Dict[str, Session] = {}
+        self.plugins: "OrderedDict[str, Plugin]" = OrderedDict()  # by plugin name KEY-VERSION
+        self.server_properties = PropertySheet()
+        self._job_counter = itertools.count(1)
+
+    # ---- lookups that raise the CD/RO error when missing
+
+    def project(self, name: str) -> Project:
+        proj = self.projects.get(name)
+        if proj is None:
+            raise no_such("Project", name)
+        return proj
+
+    def procedure(self, project_name: str, procedure_name: str) -> Procedure:
+        return self.project(project_name).procedure(procedure_name)
+
+    def job(self, id_or_name: str) -> Job:
+        job = self.jobs.get(id_or_name)
+        if job is None:
+            for candidate in self.jobs.values():
+                if candidate.name == id_or_name:
+                    return candidate
+            raise no_such("Job", id_or_name)
+        return job
+
+    def job_step(self, job_step_id: str) -> JobStep:
+        js = self.job_steps.get(job_step_id)
+        if js is None:
+            raise no_such("JobStep", job_step_id)
+        return js
+
+    def user(self, name: str) -> User:
+        user = self.users.get(name)
+        if user is None:
+            raise no_such("User", name)
+        return user
+
+    def promoted_plugin(self, key: str) -> Plugin:
+        for plugin in self.plugins.values():
+            if plugin.key == key and plugin.promoted:
+                return plugin
+        raise no_such("Plugin", key)
+
+    # ---- creation helpers shared by the API layer, the DSL reader and plugin promotion
+
+    def add_user(self, name: str, password: str, full_name: str = "") -> User:
+        with self.lock:
+            user = User(name=name, password=password, full_name=full_name or name)
+            self.users[name] = user
+            return user
+
+    def new_session(self, user_name: str) -> Session:
+        with self.lock:
+            session = Session(id=new_id().replace("-", "").upper(), user_name=user_name)
+            self.sessions[session.id] = session
+            return session
+
+    def ensure_project(self, name: str) -> Project:
+        with self.lock:
+            proj = self.projects.get(name)
+            if proj is None:
+                proj = Project(name=name)
+                self.projects[name] = proj
+            return proj
+
+    def next_job_name(self) -> str:
+        # CD/RO's default job name template is job_<counter>_<timestamp> [U exact template].
+        return "job_%d_%s" % (next(self._job_counter), time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+
+    def register_job(self, job: Job) -> None:
+        with self.lock:
+            self.jobs[job.id] = job
+
+    def register_job_step(self, js: JobStep) -> None:
+        with self.lock:
+            self.job_steps[js.id] = js

@@ -1,0 +1,158 @@
+# EC-Resume agent bootstrap (@PLUGIN_NAME@): standard library only, python3 >= 3.8, safe under -I -S.
+#
+# A plugin step's command is this property followed by one call, e.g.
+#     run_plugin_module("ec_resume.procedures.create_restart_link")
+# It loads the plugin's agent code once per plugin build and caches it on the agent:
+#   1. read resume/agentCodeDigest of the plugin project over REST (the sha256 of the code zip);
+#   2. use <COMMANDER_PLUGINS or the temp dir>/@PLUGIN_NAME@/agent/ec_resume-<digest>.zip if its bytes
+#      still match that digest; otherwise fetch resume/agentCode (base64), check the digest, and write
+#      the cache atomically (temp file, then os.replace) so concurrent steps never see half a file;
+#   3. put the zip first on sys.path and run the module's main().
+# It duplicates a little of ec_resume.client on purpose: it is what loads that code.
+# The session id is sent as a cookie and never printed. Nothing here may contain a property reference,
+# because the server expands this text before the step runs.
+
+
+def _ecr_fail(message):
+    import sys
+
+    sys.stderr.write("EC-Resume bootstrap: " + message + "\n")
+    sys.exit(1)
+
+
+def _ecr_server():
+    import os
+
+    env = os.environ
+    server = env.get("COMMANDER_SERVER", "").strip()
+    if not server:
+        _ecr_fail("COMMANDER_SERVER is not set: expected to run inside a CD/RO job step")
+    flag = env.get("COMMANDER_SECURE", "").strip()
+    if flag:
+        secure = flag not in ("0", "false", "False", "no")
+    else:  # [U] agents set COMMANDER_SECURE; without it a lone COMMANDER_PORT means plain HTTP
+        secure = not (env.get("COMMANDER_PORT") and not env.get("COMMANDER_HTTPS_PORT"))
+    if "://" in server:
+        return server.rstrip("/"), server.startswith("https:")
+    host, port = server.split(":", 1) if server.count(":") == 1 else (server, "")
+    if not port:
+        port = env.get("COMMANDER_HTTPS_PORT" if secure else "COMMANDER_PORT", "")
+        port = port.strip() or ("8443" if secure else "8000")
+    return ("https" if secure else "http") + "://" + host + ":" + port, secure
+
+
+def _ecr_get_property(base_url, secure, path):
+    import json
+    import os
+    import ssl
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    query = {"expand": "0"}
+    step_id = os.environ.get("COMMANDER_JOBSTEPID", "")
+    if step_id:
+        query["jobStepId"] = step_id
+    # [U] the path goes in as written, slashes kept, exactly as ec_resume.client sends it
+    url = (base_url + "/rest/v1.0/properties/" + urllib.parse.quote(path, safe="/") + "?"
+           + urllib.parse.urlencode(query))
+    headers = {"Accept": "application/json"}
+    session = os.environ.get("COMMANDER_SESSIONID", "")
+    if session:
+        headers["Cookie"] = "sessionId=" + session
+    context = None
+    if secure:
+        context = ssl.create_default_context()
+        if os.environ.get("EC_RESUME_TLS_VERIFY", "1").strip() in ("0", "false", "no"):  # [U] opt-out
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(url, headers=headers)
+    last = ""
+    for attempt in range(4):  # GET is idempotent: retry what may pass (no answer, 5xx)
+        try:
+            with urllib.request.urlopen(request, timeout=60, context=context) as response:
+                body = json.loads(response.read().decode("utf-8"))
+            value = body["property"]["value"]
+            return "" if value is None else str(value)
+        except urllib.error.HTTPError as exc:
+            try:
+                error = json.loads(exc.read().decode("utf-8"))["error"]
+                last = "[{}] {}".format(error.get("code"), " ".join(str(error.get("message")).split()))
+            except Exception:
+                last = "HTTP " + str(exc.code)
+            if exc.code < 500:
+                break
+        except (ValueError, KeyError, TypeError):
+            _ecr_fail("reading " + path + ": the server's answer is not a property")
+        except (urllib.error.URLError, OSError) as exc:
+            last = "cannot reach " + base_url + ": " + str(getattr(exc, "reason", exc))
+        if attempt < 3:
+            import time
+
+            time.sleep(0.2 * (2 ** attempt))
+    if session:
+        last = last.replace(session, "***")
+    _ecr_fail("reading " + path + " failed: " + last)
+
+
+def _ecr_agent_zip():
+    import base64
+    import binascii
+    import hashlib
+    import os
+    import re
+    import tempfile
+
+    base_url, secure = _ecr_server()
+    digest = _ecr_get_property(base_url, secure, "/myProject/resume/agentCodeDigest").strip().lower()
+    if not re.match(r"^[0-9a-f]{64}$", digest):
+        _ecr_fail("/myProject/resume/agentCodeDigest is not a sha256 hex digest: reinstall the plugin")
+    roots = [os.environ.get("COMMANDER_PLUGINS", "").strip(), tempfile.gettempdir()]
+    cache_dirs = [os.path.join(root, "@PLUGIN_NAME@", "agent") for root in roots if root]
+    for cache_dir in cache_dirs:
+        cached = os.path.join(cache_dir, "ec_resume-" + digest + ".zip")
+        try:
+            with open(cached, "rb") as handle:
+                if hashlib.sha256(handle.read()).hexdigest() == digest:
+                    return cached
+        except OSError:
+            pass
+    encoded = _ecr_get_property(base_url, secure, "/myProject/resume/agentCode")
+    try:
+        data = base64.b64decode("".join(encoded.split()), validate=True)
+    except (binascii.Error, ValueError):
+        _ecr_fail("/myProject/resume/agentCode is not base64: reinstall the plugin")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != digest:
+        _ecr_fail("agent code from the server does not match its digest (expected " + digest + ", got "
+                  + actual + "); refusing to run it: reinstall the plugin")
+    problems = []
+    for cache_dir in cache_dirs:  # the plugins directory first; the temp dir if that is not writable
+        cached = os.path.join(cache_dir, "ec_resume-" + digest + ".zip")
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=".ec_resume-", suffix=".part", dir=cache_dir)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temp, cached)
+            except BaseException:
+                if os.path.exists(temp):
+                    os.unlink(temp)
+                raise
+            return cached
+        except OSError as exc:
+            problems.append(cache_dir + ": " + str(exc))
+    _ecr_fail("cannot cache the agent code (" + "; ".join(problems) + ")")
+
+
+def run_plugin_module(module_name):
+    """Load the plugin's agent code and exit with the code of module_name's main()."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, _ecr_agent_zip())
+    module = importlib.import_module(module_name)
+    sys.exit(module.main() or 0)

@@ -1,0 +1,178 @@
+"""The agent bootstrap (dsl/properties/resume/bootstrap.py) run the way a step runs it: `python3 -I -S`,
+against a tiny stdlib HTTP server that serves resume/agentCodeDigest and resume/agentCode."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from devtools.package import build_agent_code
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN_NAME = "EC-Resume-1.0.0"
+SESSION = "AGENT-SESSION-5EC2E7"
+STEP_ID = "step-42"
+DIGEST_PATH = "/myProject/resume/agentCodeDigest"
+CODE_PATH = "/myProject/resume/agentCode"
+
+
+class PropertyServer:
+    """Serves the two plugin properties to a job step, and counts what was asked for."""
+
+    def __init__(self, properties: dict[str, str]) -> None:
+        self.properties = properties
+        self.hits: Counter[str] = Counter()
+        self.queries: dict[str, dict[str, list[str]]] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                prefix = "/rest/v1.0/properties/"
+                path = unquote(parts.path[len(prefix):]) if parts.path.startswith(prefix) else ""
+                query = parse_qs(parts.query)
+                outer.hits[path] += 1
+                outer.queries[path] = query
+                if self.headers.get("Cookie") != f"sessionId={SESSION}":
+                    self._answer(401, {"error": {"code": "InvalidSession", "message": "no session"}})
+                elif path not in outer.properties:
+                    self._answer(404, {"error": {"code": "NoSuchProperty",
+                                                 "message": f"Property '{path}' does not exist"}})
+                else:
+                    self._answer(200, {"property": {"propertyName": path.rsplit("/", 1)[-1],
+                                                    "value": outer.properties[path]}})
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+
+
+@pytest.fixture
+def agent_code(tmp_path: Path) -> tuple[bytes, str]:
+    """A stand-in agent package: `fakeagent.hello` prints and succeeds, `fakeagent.fail` exits 4."""
+    package = tmp_path / "lib" / "fakeagent"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "hello.py").write_text("def main():\n    print('hello from the agent code')\n")
+    (package / "fail.py").write_text("def main():\n    return 4\n")
+    return build_agent_code(package)
+
+
+@pytest.fixture
+def server(agent_code: tuple[bytes, str]) -> Iterator[PropertyServer]:
+    archive, digest = agent_code
+    fake = PropertyServer({DIGEST_PATH: digest + "\n", CODE_PATH: base64.b64encode(archive).decode()})
+    yield fake
+    fake.httpd.shutdown()
+    fake.httpd.server_close()
+
+
+def run_step(server: PropertyServer, plugins_dir: Path, module: str = "fakeagent.hello"):
+    """Run a step command the way CreateRestartLink's is built: the bootstrap, then one call."""
+    source = (ROOT / "dsl/properties/resume/bootstrap.py").read_text()
+    bootstrap = source.replace("@PLUGIN_NAME@", PLUGIN_NAME)
+    script = plugins_dir.parent / "step_command.py"
+    script.write_text(bootstrap + f"\nrun_plugin_module({module!r})\n")
+    env = {"COMMANDER_SERVER": f"127.0.0.1:{server.port}", "COMMANDER_SECURE": "0",
+           "COMMANDER_SESSIONID": SESSION, "COMMANDER_JOBSTEPID": STEP_ID,
+           "COMMANDER_PLUGINS": str(plugins_dir), "COMMANDER_JOBID": "job-1", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-I", "-S", str(script)], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def cached_zip(plugins_dir: Path, digest: str) -> Path:
+    return plugins_dir / PLUGIN_NAME / "agent" / f"ec_resume-{digest}.zip"
+
+
+def test_first_run_downloads_and_caches_second_run_reuses_the_cache(server, agent_code, tmp_path):
+    archive, digest = agent_code
+    plugins = tmp_path / "plugins"
+    first = run_step(server, plugins)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "hello from the agent code\n"
+    assert cached_zip(plugins, digest).read_bytes() == archive
+    assert server.hits[CODE_PATH] == 1
+    for path in (DIGEST_PATH, CODE_PATH):  # raw values, read in the step's context
+        assert server.queries[path] == {"expand": ["0"], "jobStepId": [STEP_ID]}
+
+    second = run_step(server, plugins)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == "hello from the agent code\n"
+    assert server.hits[CODE_PATH] == 1  # no second download
+    assert server.hits[DIGEST_PATH] == 2  # but the digest is checked on every run
+    assert not [p for p in cached_zip(plugins, digest).parent.iterdir() if p.suffix == ".part"]
+
+
+def test_a_corrupted_cache_is_replaced(server, agent_code, tmp_path):
+    archive, digest = agent_code
+    plugins = tmp_path / "plugins"
+    cache = cached_zip(plugins, digest)
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(archive[: len(archive) // 2])  # as a crash mid-copy would leave it
+    result = run_step(server, plugins)
+    assert result.returncode == 0, result.stderr
+    assert server.hits[CODE_PATH] == 1
+    assert cache.read_bytes() == archive
+
+
+def test_code_that_does_not_match_its_digest_is_refused(server, tmp_path):
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    server.properties[DIGEST_PATH] = wrong
+    plugins = tmp_path / "plugins"
+    result = run_step(server, plugins)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not match its digest" in lines[0] and "refusing to run it" in lines[0]
+    assert not cached_zip(plugins, wrong).exists()
+
+
+def test_the_module_exit_code_is_the_step_exit_code(server, tmp_path):
+    assert run_step(server, tmp_path / "plugins", "fakeagent.fail").returncode == 4
+
+
+def test_a_server_error_is_one_line_without_the_session_id(server, tmp_path):
+    del server.properties[DIGEST_PATH]
+    result = run_step(server, tmp_path / "plugins")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} failed: "
+                                     f"[NoSuchProperty] Property '{DIGEST_PATH}' does not exist")
+    assert SESSION not in result.stdout + result.stderr
+
+
+def test_the_real_agent_package_loads_on_a_bare_interpreter(tmp_path):
+    """lib/ec_resume imports under -I -S from the zip: standard library only. This fake server knows no
+    jobs, so CreateRestartLink gets as far as getJobDetails and stops with one line."""
+    archive, digest = build_agent_code(ROOT / "lib" / "ec_resume")
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    try:
+        result = run_step(fake, tmp_path / "plugins", "ec_resume.procedures.create_restart_link")
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
+    assert result.returncode == 1
+    assert result.stderr.startswith("CreateRestartLink: the server refused a request: [NoSuchProperty]")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert fake.hits["linkName"] == 1 and fake.hits["runAllLinkName"] == 1

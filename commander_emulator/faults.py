@@ -1,0 +1,119 @@
+"""Fault injection and the request log: what reliability tests need and only an emulator can give.
+
+`Faults.inject(api, ...)` arms the next `count` calls of one API: each sleeps `latency` seconds, then
+either fails with `error_code`, has its connection dropped (the server closes the socket without an
+answer), or, with neither, proceeds normally (latency only). The dispatcher consumes the faults; the
+server turns `DroppedConnection` into a closed socket.
+
+`RequestLog` counts every API call the dispatcher saw, in the order the calls *finished*, so that a test
+can observe injected latency by order ("the delayed call finished after the quick one") rather than
+by wall-clock time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Tuple
+
+from .errors import invalid
+
+
+class DroppedConnection(Exception):
+    """Raised by the dispatcher for an injected `drop`: the wire must close the socket and answer nothing."""
+
+
+@dataclass
+class Fault:
+    api: str
+    error_code: Optional[str] = None
+    latency: float = 0.0
+    drop: bool = False
+    remaining: int = 1
+
+    def as_dict(self) -> Dict[str, str]:
+        """The fault as the control endpoint shows it (strings, like every API answer)."""
+        d = asdict(self)
+        return {
+            "api": self.api,
+            "errorCode": d["error_code"] or "",
+            "latency": repr(float(self.latency)),
+            "drop": "1" if self.drop else "0",
+            "count": str(self.remaining),
+        }
+
+
+class Faults:
+    """Armed faults per API name; thread-safe. Faults for one API fire in the order they were injected."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: List[Fault] = []
+
+    def inject(self, api: str, error_code: Optional[str] = None, latency: float = 0.0, drop: bool = False,
+               count: int = 1) -> Fault:
+        if not api:
+            raise invalid("api", "the name of an API, e.g. getProperty")
+        if latency < 0:
+            raise invalid("latency", "a number of seconds >= 0")
+        if count < 1:
+            raise invalid("count", "an integer >= 1")
+        if drop and error_code:
+            raise invalid("drop", "either drop or errorCode, not both")
+        fault = Fault(api=api, error_code=error_code or None, latency=float(latency), drop=bool(drop),
+                      remaining=int(count))
+        with self._lock:
+            self._armed.append(fault)
+        return fault
+
+    def take(self, api: str) -> Optional[Fault]:
+        """Consume one firing of the first armed fault for `api` (None when nothing is armed)."""
+        with self._lock:
+            for fault in self._armed:
+                if fault.api == api:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._armed.remove(fault)
+                    return Fault(api=fault.api, error_code=fault.error_code, latency=fault.latency,
+                                 drop=fault.drop, remaining=1)
+        return None
+
+    def pending(self) -> List[Fault]:
+        with self._lock:
+            return [Fault(**asdict(f)) for f in self._armed]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._armed.clear()
+
+
+class RequestLog:
+    """Thread-safe record of API calls: counts per API name and the ordered (api, wire) entries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: List[Tuple[str, str]] = []
+        self._counts: Counter = Counter()
+
+    def record(self, api: str, wire: str) -> None:
+        with self._lock:
+            self._entries.append((api, wire))
+            self._counts[api] += 1
+
+    def count(self, api: str) -> int:
+        with self._lock:
+            return self._counts[api]
+
+    def entries(self) -> List[Tuple[str, str]]:
+        with self._lock:
+            return list(self._entries)
+
+    def counts(self) -> Dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._counts.clear()

@@ -1,0 +1,306 @@
+"""The emulator's HTTP server: REST, the XML API, the UI run link, and a control endpoint for tests.
+
+URLs:
+- `/rest/v1.0/...`                      REST v1.0 (wire_rest)
+- `POST /commanderRequest`              the XML API (wire_xml)
+- `GET /commander/runProcedure.php?runNow=1&projectName=..&procedureName=..&numParameters=N
+   &parameters1_name=..&parameters1_value=..`
+                                        the UI's "run now" link: runs the procedure as the session user
+                                        (cookie or Basic) and redirects (302) to the job's page
+- `GET /commander/link/jobDetails/jobs/<jobId>`  a tiny HTML page naming the job
+- `/__emulator__/...`                   emulator-only control for tests; not part of CD/RO:
+    `GET|POST|DELETE /__emulator__/faults`   list / inject / clear faults. POST body (JSON):
+        {"api": "getProperty", "errorCode": "ServerNotReady", "latency": 0.5, "drop": false, "count": 1}
+    `GET|DELETE /__emulator__/requests`      the request log {"request": [{"api", "wire"}], "count": {api: n}}
+                                             in the order calls finished / clear it
+    `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun", "defaultShell": ...}
+  The control endpoint needs no session: it exists only on the emulator, which listens on loopback.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from typing import Any, Dict, Optional
+from urllib.parse import quote
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .api import Dispatcher, parse_bool
+from .errors import CommanderError, invalid
+from .faults import DroppedConnection, Faults, RequestLog
+from .model import Store
+from .wire_rest import error_response, handle_rest, json_response, request_session
+from .wire_xml import handle_xml
+
+log = logging.getLogger("commander_emulator")
+
+UI_RUN = "/commander/runProcedure.php"
+UI_JOB = "/commander/link/jobDetails/jobs/"
+CONTROL = "/__emulator__/"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: tests make thousands of them."""
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass
+
+
+def _drop_connection(environ: Dict[str, Any]) -> None:
+    """Close the client's socket without an answer (an injected `drop` fault)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    # werkzeug treats a ConnectionError from the app as a connection the client dropped: no 500 is written.
+    raise ConnectionAbortedError("connection dropped by an injected fault")
+
+
+def _text(message: str, status: int) -> Response:
+    return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+class Emulator:
+    """An embedded CD/RO server on 127.0.0.1. `start()` returns its base URL."""
+
+    def __init__(self, workspace_root: Optional[str] = None, admin_user: str = "admin",
+                 admin_password: str = "changeme") -> None:
+        from .engine import Engine
+
+        self._own_workspace = workspace_root is None
+        self.workspace_root = workspace_root or tempfile.mkdtemp(prefix="commander-emulator-")
+        os.makedirs(self.workspace_root, exist_ok=True)
+        self.admin_user, self.admin_password = admin_user, admin_password
+        self.store = Store(self.workspace_root)
+        self.store.add_user(admin_user, admin_password, "Administrator")
+        self.engine = Engine(self.store)
+        self.faults = Faults()
+        self.request_log = RequestLog()
+        self.dispatcher = Dispatcher(self.store, self.engine, self.faults, self.request_log,
+                                     os.path.join(self.workspace_root, "plugins"))
+        self._server: Optional[BaseWSGIServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self.url = ""
+
+    # ---- lifecycle
+
+    def start(self, port: int = 0) -> str:
+        if self._server is not None:
+            return self.url
+        self._server = make_server("127.0.0.1", port, self.wsgi_app, threaded=True,
+                                   request_handler=_QuietHandler)
+        self._server.daemon_threads = True  # a hung step callback must not keep the process alive
+        self.store.settings.server_host = "127.0.0.1"
+        self.store.settings.server_port = self._server.port
+        self.url = f"http://127.0.0.1:{self._server.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="commander-emulator",
+                                        daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+        if self._own_workspace:
+            shutil.rmtree(self.workspace_root, ignore_errors=True)
+
+    def admin_session_id(self) -> str:
+        """A session for in-process callers (serve_forever's plugin install)."""
+        return self.store.new_session(self.admin_user).id
+
+    # ---- WSGI
+
+    def wsgi_app(self, environ: Dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self._route(request)
+        except DroppedConnection:
+            _drop_connection(environ)
+            raise  # unreachable: _drop_connection raises
+        return response(environ, start_response)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/rest/v1.0/") or path == "/rest/v1.0":
+            return handle_rest(self.dispatcher, request)
+        if path == "/commanderRequest":
+            return handle_xml(self.dispatcher, request)
+        if path == UI_RUN:
+            return self._ui_run(request)
+        if path.startswith(UI_JOB):
+            return self._ui_job_page(path[len(UI_JOB):])
+        if path.startswith(CONTROL):
+            return self._control(request, path[len(CONTROL):])
+        return _text(f"No such page: {path}", 404)
+
+    # ---- the UI
+
+    def _ui_run(self, request: Request) -> Response:
+        session = request_session(self.dispatcher, request)
+        if session is None:
+            response = _text("runProcedure.php: log in first (session cookie or Basic auth)", 401)
+            response.headers["WWW-Authenticate"] = 'Basic realm="CloudBees CD"'
+            return response
+        try:
+            args = ui_run_arguments(request.args)
+        except ValueError as exc:
+            return _text(f"runProcedure.php: {exc}", 400)
+        try:
+            result = self.dispatcher.call("runProcedure", args, session, wire="ui")
+        except CommanderError as exc:
+            return _text(f"runProcedure.php: [{exc.code}]: {exc.message}", exc.http_status)
+        response = Response("", status=302)
+        response.headers["Location"] = UI_JOB + quote(result["jobId"], safe="")
+        return response
+
+    def _ui_job_page(self, job_id: str) -> Response:
+        # [U] the real page needs a login; this one is public so a redirect followed without cookies renders
+        with self.store.lock:
+            try:
+                job = self.store.job(job_id)
+            except CommanderError as exc:
+                return _text(exc.message, 404)
+            name, status, outcome = job.name, job.status, job.outcome or ""
+        body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Job {html.escape(name)}</title>"
+                f"</head><body><h1>Job {html.escape(name)}</h1>"
+                f"<p>jobId: <code>{html.escape(job_id)}</code></p>"
+                f"<p>status: {html.escape(status)}, outcome: {html.escape(outcome)}</p></body></html>")
+        return Response(body, content_type="text/html; charset=utf-8")
+
+    # ---- the control endpoint
+
+    def _control(self, request: Request, what: str) -> Response:
+        try:
+            return self._control_inner(request, what.strip("/"))
+        except CommanderError as exc:
+            return error_response(exc)
+
+    def _control_inner(self, request: Request, what: str) -> Response:
+        method = request.method
+        if what == "faults":
+            if method == "POST":
+                body = _json_body(request)
+                fault = self.faults.inject(
+                    str(body.get("api", "")), error_code=body.get("errorCode") or None,
+                    latency=_number(body, "latency", 0.0), drop=parse_bool(body.get("drop", False), "drop"),
+                    count=int(_number(body, "count", 1)))
+                return json_response({"fault": fault.as_dict()})
+            if method == "DELETE":
+                self.faults.clear()
+                return json_response({})
+            return json_response({"fault": [f.as_dict() for f in self.faults.pending()]})
+        if what == "requests":
+            if method == "DELETE":
+                self.request_log.clear()
+                return json_response({})
+            return json_response({"request": [{"api": a, "wire": w} for a, w in self.request_log.entries()],
+                                  "count": {k: str(v) for k, v in self.request_log.counts().items()}})
+        if what == "settings":
+            if method == "PUT":
+                self._put_settings(_json_body(request))
+            settings = self.store.settings
+            return json_response({"unreachedOutcome": settings.unreached_outcome,
+                                  "defaultShell": settings.default_shell,
+                                  "serverHost": settings.server_host,
+                                  "serverPort": str(settings.server_port)})
+        return _text(f"No such control: {CONTROL}{what} (expected faults, requests or settings)", 404)
+
+    def _put_settings(self, body: Dict[str, Any]) -> None:
+        unknown = set(body) - {"unreachedOutcome", "defaultShell"}
+        if unknown:
+            raise invalid(sorted(unknown)[0], "one of unreachedOutcome, defaultShell")
+        outcome = body.get("unreachedOutcome")
+        if outcome is not None and outcome not in ("skipped", "notRun"):
+            raise invalid("unreachedOutcome", f"skipped or notRun (got '{outcome}')")
+        with self.store.lock:
+            if outcome is not None:
+                self.store.settings.unreached_outcome = outcome
+            if body.get("defaultShell"):
+                self.store.settings.default_shell = str(body["defaultShell"])
+
+
+def ui_run_arguments(query: Any) -> Dict[str, Any]:
+    """runProcedure arguments from the run link's query; ValueError with a one-line reason when malformed."""
+    if query.get("runNow") != "1":
+        raise ValueError("only runNow=1 links are emulated (expected runNow=1)")
+    for name in ("projectName", "procedureName"):
+        if not query.get(name):
+            raise ValueError(f"missing {name}")
+    raw = query.get("numParameters", "0")
+    if not raw.isdigit():
+        raise ValueError(f"numParameters: expected a non-negative integer, got '{raw}'")
+    params = []
+    for i in range(1, int(raw) + 1):
+        name_key, value_key = f"parameters{i}_name", f"parameters{i}_value"
+        if name_key not in query or value_key not in query:
+            raise ValueError(f"numParameters={raw} but {name_key if name_key not in query else value_key} "
+                             "is missing")
+        params.append({"actualParameterName": query[name_key], "value": query[value_key]})
+    return {"projectName": query["projectName"], "procedureName": query["procedureName"],
+            "actualParameter": params}
+
+
+def _json_body(request: Request) -> Dict[str, Any]:
+    raw = request.get_data()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise CommanderError("InvalidArgument", f"Request body: expected a JSON object ({exc})") from None
+    if not isinstance(body, dict):
+        raise CommanderError("InvalidArgument", "Request body: expected a JSON object")
+    return body
+
+
+def _number(body: Dict[str, Any], name: str, default: float) -> float:
+    value = body.get(name, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise invalid(name, f"a number (got '{value}')") from None
+
+
+def serve_forever(port: int = 0, plugin_jar: Optional[Any] = None) -> int:
+    """`python3 build.py serve`: run the emulator until Ctrl-C, with the plugin installed if given."""
+    emulator = Emulator()
+    url = emulator.start(port)
+    if plugin_jar is not None:
+        session = emulator.store.sessions[emulator.admin_session_id()]
+        try:
+            with open(plugin_jar, "rb") as fh:
+                jar = fh.read()
+            installed = emulator.dispatcher.call("installPlugin", {"file": jar}, session)
+            name = installed["plugin"]["pluginName"]
+            emulator.dispatcher.call("promotePlugin", {"pluginName": name}, session)
+            print(f"Installed and promoted {name}", flush=True)
+        except (OSError, CommanderError) as exc:
+            emulator.stop()
+            print(f"serve: cannot install the plugin {plugin_jar}: {exc}", flush=True)
+            return 1
+    print(f"CloudBees CD/RO emulator at {url}", flush=True)
+    print(f"  REST: {url}/rest/v1.0   XML API: {url}/commanderRequest", flush=True)
+    print(f"  user: {emulator.admin_user}   password: {emulator.admin_password}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    finally:
+        emulator.stop()
+    return 0

@@ -1,0 +1,157 @@
+"""Fault injection, the request log and the settings, through the emulator-only control endpoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Dict, List
+
+import pytest
+import requests
+from conftest import ApiError, CommanderClient, unique
+
+from commander_emulator.api import HANDLERS
+from commander_emulator.faults import Faults, RequestLog
+
+pytestmark = pytest.mark.emulator_only
+
+
+def inject(client: CommanderClient, **fault: Any) -> Dict[str, Any]:
+    return client.control("POST", "faults", json=fault)["fault"]
+
+
+def log_entries(api: CommanderClient) -> List[Dict[str, str]]:
+    return api.control("GET", "requests")["request"]
+
+
+def test_an_injected_error_fails_the_next_calls_then_clears(api: CommanderClient) -> None:
+    inject(api, api="getServerStatus", errorCode="ServerNotReady", count=2)
+    for call in (api.call, api.xml):
+        with pytest.raises(ApiError) as info:
+            call("getServerStatus")
+        assert info.value.code == "ServerNotReady"
+    assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
+
+
+def test_rest_maps_an_injected_error_to_its_http_status(api: CommanderClient) -> None:
+    inject(api, api="getServerStatus", errorCode="ServerNotReady")
+    response = api.http.get(api.rest_url("server/status"))
+    assert response.status_code == 503 and response.json()["error"]["code"] == "ServerNotReady"
+
+
+def test_a_fault_for_one_api_leaves_the_others_alone(api: CommanderClient) -> None:
+    inject(api, api="getJobs", errorCode="InternalError")
+    assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
+    assert len(api.control("GET", "faults")["fault"]) == 1
+    api.control("DELETE", "faults")
+    assert api.control("GET", "faults")["fault"] == []
+    api.call("getJobs")
+
+
+def test_latency_shows_in_the_order_calls_finish(api: CommanderClient) -> None:
+    api.control("DELETE", "requests")
+    inject(api, api="getServerStatus", latency=1.5)
+    slow = threading.Thread(target=api.xml, args=("getServerStatus",))
+    slow.start()
+    # Wait until the slow call has taken its fault (it is then sleeping inside the server).
+    deadline = time.monotonic() + 10
+    while api.control("GET", "faults")["fault"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    project = unique("fast")
+    api.call("createProject", projectName=project)
+    slow.join()
+    order = [e["api"] for e in log_entries(api) if e["api"] in ("getServerStatus", "createProject")]
+    assert order == ["createProject", "getServerStatus"]
+
+
+def test_a_dropped_connection_is_a_connection_error(api: CommanderClient) -> None:
+    inject(api, api="getServerStatus", drop=True)
+    with pytest.raises(requests.ConnectionError):
+        api.http.get(api.rest_url("server/status"))
+    inject(api, api="getServerStatus", drop=True)
+    with pytest.raises(requests.ConnectionError):
+        api.xml("getServerStatus")
+    assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
+
+
+def test_the_request_log_counts_calls_per_api_and_wire(api: CommanderClient) -> None:
+    api.control("DELETE", "requests")
+    api.call("getServerStatus")
+    api.xml("getServerStatus")
+    with pytest.raises(ApiError):
+        api.call("getProject", projectName=unique("missing"))
+    log = api.control("GET", "requests")
+    assert [(e["api"], e["wire"]) for e in log["request"]] == [
+        ("getServerStatus", "rest"),
+        ("getServerStatus", "xml"),
+        ("getProject", "rest"),
+    ]
+    assert log["count"] == {"getServerStatus": "2", "getProject": "1"}
+
+
+def test_internal_errors_hide_the_traceback(api: CommanderClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(call: Any, args: Any) -> Dict[str, Any]:
+        raise KeyError("secret-detail-from-/srv/emulator/handler.py")
+
+    monkeypatch.setitem(HANDLERS, "explodeForTest", explode)
+    response = api.http.post(api.rest_url("server"), params={"request": "explodeForTest"}, json={})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "InternalError" and "explodeForTest" in error["message"]
+    for text in (response.text, str(api.xml_batch([("explodeForTest", {})]))):
+        assert "Traceback" not in text and "secret-detail" not in text and "handler.py" not in text
+
+
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        ({"api": "", "errorCode": "X"}, "'api'"),
+        ({"api": "getJobs", "count": 0}, "'count'"),
+        ({"api": "getJobs", "latency": "soon"}, "'latency'"),
+        ({"api": "getJobs", "drop": True, "errorCode": "X"}, "'drop'"),
+    ],
+)
+def test_a_bad_fault_is_refused_with_one_line_naming_the_field(
+    api: CommanderClient, fault: Dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ApiError) as info:
+        inject(api, **fault)
+    assert info.value.status == 400 and expected in info.value.message and "\n" not in info.value.message
+
+
+def test_settings_read_and_write(api: CommanderClient) -> None:
+    settings = api.control("GET", "settings")
+    assert settings["unreachedOutcome"] in ("skipped", "notRun") and settings["serverPort"] != "0"
+    original = settings["unreachedOutcome"]
+    try:
+        assert (
+            api.control("PUT", "settings", json={"unreachedOutcome": "notRun"})["unreachedOutcome"]
+            == "notRun"
+        )
+        with pytest.raises(ApiError) as info:
+            api.control("PUT", "settings", json={"unreachedOutcome": "maybe"})
+        assert "unreachedOutcome" in info.value.message
+    finally:
+        api.control("PUT", "settings", json={"unreachedOutcome": original})
+
+
+def test_faults_fire_in_order_and_count_down() -> None:
+    faults = Faults()
+    faults.inject("a", error_code="First", count=2)
+    faults.inject("a", error_code="Second")
+    fired = [faults.take("a") for _ in range(4)]
+    assert [f.error_code if f else None for f in fired] == ["First", "First", "Second", None]
+
+
+def test_request_log_is_thread_safe() -> None:
+    log = RequestLog()
+    threads = [
+        threading.Thread(target=lambda: [log.record("x", "rest") for _ in range(500)]) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert log.count("x") == 2000 and len(log.entries()) == 2000
+    log.clear()
+    assert log.count("x") == 0

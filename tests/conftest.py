@@ -202,3 +202,40 @@ def api(emulator: Any) -> Iterator[CommanderClient]:
     yield client
     client.http.close()
     emulator.faults.clear()  # a fault a failed test left armed must not leak into the next test
+
+
+# ------------------------------------------------------------------------------ the EC-Resume plugin
+
+RUN_CONDITION = "$[/plugins/EC-Resume/project/resume/runCondition]"
+
+
+@pytest.fixture(scope="session")
+def built_jar(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """out/EC-Resume.jar built from this checkout into a temporary folder, exactly as build.py builds it."""
+    from pathlib import Path
+
+    from devtools.package import build_jar
+
+    root = Path(__file__).resolve().parent.parent
+    return build_jar(root, tmp_path_factory.mktemp("jar"))
+
+
+@pytest.fixture(scope="session")
+def ec_resume(emulator: Any, built_jar: Any) -> str:
+    """The built jar installed and promoted over REST, with plugin steps run by an isolated interpreter.
+
+    `python -I -S` ignores site-packages and the environment, so a plugin step that needed anything
+    beyond the standard library and the code that travels inside the plugin fails the test.
+    """
+    import sys
+
+    client = CommanderClient(emulator.url, emulator.admin_user, emulator.admin_password)
+    with open(built_jar, "rb") as jar:
+        installed = client.rest("POST", "plugins", params={"request": "installPlugin"},
+                                files={"file": ("EC-Resume.jar", jar, "application/java-archive")})
+    name = installed["plugin"]["pluginName"]
+    client.rest("POST", f"plugins/{name}", params={"request": "promotePlugin"})
+    client.call("setProperty", propertyName="/plugins/EC-Resume/project/resume/pythonInterpreter",
+                value=f"{sys.executable} -I -S")
+    client.http.close()
+    return name

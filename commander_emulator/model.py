@@ -30,7 +30,7 @@ def new_id() -> str:
 def now_iso() -> str:
     """CD/RO timestamps look like 2024-01-31T12:34:56.789Z."""
     t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
 
 
 # --------------------------------------------------------------------------------------------- properties
@@ -42,7 +42,7 @@ class Property:
 
     name: str
     value: Optional[str] = None
-    sheet: Optional["PropertySheet"] = None
+    sheet: Optional[PropertySheet] = None
     expandable: bool = True
     description: str = ""
     id: str = field(default_factory=new_id)
@@ -56,7 +56,7 @@ class PropertySheet:
     """An ordered map of custom properties. Names are case-preserving but looked up case-insensitively."""
 
     def __init__(self) -> None:
-        self._items: "OrderedDict[str, Property]" = OrderedDict()
+        self._items: OrderedDict[str, Property] = OrderedDict()
         self.id = new_id()
 
     def get(self, name: str) -> Optional[Property]:
@@ -83,7 +83,7 @@ class PropertySheet:
             prop.expandable = expandable
         return prop
 
-    def ensure_sheet(self, name: str) -> "PropertySheet":
+    def ensure_sheet(self, name: str) -> PropertySheet:
         """The nested sheet `name`, created if missing. A string property of that name is an error."""
         prop = self._items.get(name.lower())
         if prop is None:
@@ -122,7 +122,7 @@ class Step:
     shell: Optional[str] = None
     subprocedure: Optional[str] = None
     subproject: Optional[str] = None
-    actual_parameters: "OrderedDict[str, str]" = field(default_factory=OrderedDict)
+    actual_parameters: OrderedDict[str, str] = field(default_factory=OrderedDict)
     condition: Optional[str] = None
     precondition: Optional[str] = None
     always_run: bool = False
@@ -156,7 +156,7 @@ class Procedure:
     workspace_name: Optional[str] = None
     job_name_template: Optional[str] = None
     steps: List[Step] = field(default_factory=list)
-    formal_parameters: "OrderedDict[str, FormalParameter]" = field(default_factory=OrderedDict)
+    formal_parameters: OrderedDict[str, FormalParameter] = field(default_factory=OrderedDict)
     properties: PropertySheet = field(default_factory=PropertySheet)
     id: str = field(default_factory=new_id)
 
@@ -181,8 +181,8 @@ class Credential:
 class Project:
     name: str
     description: str = ""
-    procedures: "OrderedDict[str, Procedure]" = field(default_factory=OrderedDict)
-    credentials: "OrderedDict[str, Credential]" = field(default_factory=OrderedDict)
+    procedures: OrderedDict[str, Procedure] = field(default_factory=OrderedDict)
+    credentials: OrderedDict[str, Credential] = field(default_factory=OrderedDict)
     properties: PropertySheet = field(default_factory=PropertySheet)
     plugin_key: Optional[str] = None  # set on a plugin's project
     id: str = field(default_factory=new_id)
@@ -236,8 +236,8 @@ class JobStep:
     """One step of a running or finished job. A subprocedure call holds its children in `children`."""
 
     step_name: str
-    job: "Job"
-    parent: Optional["JobStep"]
+    job: Job
+    parent: Optional[JobStep]
     step: Step  # the procedure step this was made from (as defined when the job reached it)
     project_name: str  # project of the procedure that owns this step
     procedure_name: str  # procedure that owns this step
@@ -259,8 +259,8 @@ class JobStep:
     # For a subprocedure call: what it called and with which actual parameters.
     called_project: Optional[str] = None
     called_procedure: Optional[str] = None
-    call_parameters: "OrderedDict[str, str]" = field(default_factory=OrderedDict)
-    children: List["JobStep"] = field(default_factory=list)
+    call_parameters: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    children: List[JobStep] = field(default_factory=list)
     aborted: bool = False
     error_message: Optional[str] = None
     # A step process may set its own outcome (setProperty /myJobStep/outcome); it wins over the exit code.
@@ -287,8 +287,8 @@ class Job:
     procedure_name: str
     launched_by: str
     id: str = field(default_factory=new_id)
-    actual_parameters: "OrderedDict[str, str]" = field(default_factory=OrderedDict)
-    credentials: "OrderedDict[str, Credential]" = field(default_factory=OrderedDict)
+    actual_parameters: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    credentials: OrderedDict[str, Credential] = field(default_factory=OrderedDict)
     status: str = "pending"
     outcome: Optional[str] = None
     start: Optional[str] = None
@@ -299,7 +299,7 @@ class Job:
     session_id: Optional[str] = None  # COMMANDER_SESSIONID of its steps
     abort_requested: bool = False
     done: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
-    store: Optional["Store"] = field(default=None, repr=False, compare=False)
+    store: Optional[Store] = field(default=None, repr=False, compare=False)
 
     def walk(self) -> Iterator[JobStep]:
         """Every job step, depth first, in order."""
@@ -332,12 +332,12 @@ class Store:
         self.lock = threading.RLock()
         self.settings = Settings()
         self.workspace_root = workspace_root
-        self.projects: "OrderedDict[str, Project]" = OrderedDict()
-        self.jobs: "OrderedDict[str, Job]" = OrderedDict()
+        self.projects: OrderedDict[str, Project] = OrderedDict()
+        self.jobs: OrderedDict[str, Job] = OrderedDict()
         self.job_steps: Dict[str, JobStep] = {}
         self.users: Dict[str, User] = {}
         self.sessions: Dict[str, Session] = {}
-        self.plugins: "OrderedDict[str, Plugin]" = OrderedDict()  # by plugin name KEY-VERSION
+        self.plugins: OrderedDict[str, Plugin] = OrderedDict()  # by plugin name KEY-VERSION
         self.server_properties = PropertySheet()
         self._job_counter = itertools.count(1)
 
@@ -403,7 +403,7 @@ class Store:
 
     def next_job_name(self) -> str:
         # CD/RO's default job name template is job_<counter>_<timestamp> [U exact template].
-        return "job_%d_%s" % (next(self._job_counter), time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+        return f"job_{next(self._job_counter)}_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
 
     def register_job(self, job: Job) -> None:
         with self.lock:

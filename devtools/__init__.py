@@ -1,1 +1,1 @@
-"""Developer-side tooling behind build.py: packaging, the demo, serving the emulator, installing on a server."""
+"""Developer-side tooling behind build.py: packaging, the demo, serving the emulator, installing."""

@@ -67,7 +67,8 @@ def _from_groovy(recorded: Dict[str, Any]) -> Dict[str, Any]:
     for proc in recorded["procedures"]:
         params: List[Dict[str, str]] = [_normal_parameter(p) for p in proc.get("formalParameters", [])]
         declared = {p["formalParameterName"] for p in params}
-        params += [_normal_parameter(p) for p in proc.get("form", []) if p["formalParameterName"] not in declared]
+        params += [_normal_parameter(p) for p in proc.get("form", [])
+                   if p["formalParameterName"] not in declared]
         model[proc["procedureName"]] = {
             "description": str(proc.get("description", "")),
             "steps": [_normal_step(s) for s in proc["steps"]],

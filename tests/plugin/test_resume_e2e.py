@@ -41,6 +41,8 @@ def user_dsl(project: str, markers: Path, error_handling: str) -> str:
 
     needs5 = f"test -f {m}/step5.done"  # steps 6-10 depend on step 5's result, as real steps do
     plugin = "subproject: '/plugins/EC-Resume/project'"
+    # Step 10 writes the two ordinary parameters, as expanded into its command, to files.
+    record = f"printf '%s' '$[greeting]' > {m}/greeting && printf '%s' '$[notes]' > {m}/notes"
     return f"""
 project '{project}', {{
   procedure 'Unpack', {{
@@ -80,7 +82,7 @@ project '{project}', {{
       actualParameter 'command', '''{mark('step9')}; {needs5}'''
     }}
     step 'step 10', condition: '{RUN_CONDITION}',
-      command: '''{mark('step10')}; {needs5} && printf '%s' '$[greeting]' > {m}/greeting && printf '%s' '$[notes]' > {m}/notes'''
+      command: '''{mark('step10')}; {needs5} && {record}'''
     step 'restart links', subprocedure: 'CreateRestartLink', {plugin}, alwaysRun: '1'
   }}
 }}

@@ -23,7 +23,7 @@ class Context:
     procedure_name: Optional[str] = None
 
     @classmethod
-    def from_args(cls, store: Store, args: Dict[str, Any], user_name: Optional[str] = None) -> "Context":
+    def from_args(cls, store: Store, args: Dict[str, Any], user_name: Optional[str] = None) -> Context:
         """Build the context from an API call's locator arguments (jobStepId, jobId, projectName, ...)."""
         ctx = cls(store=store, user_name=user_name)
         if args.get("jobStepId"):
@@ -42,7 +42,7 @@ class Context:
         return ctx
 
     @classmethod
-    def for_job_step(cls, job_step: JobStep, user_name: Optional[str] = None) -> "Context":
+    def for_job_step(cls, job_step: JobStep, user_name: Optional[str] = None) -> Context:
         return cls(store=_store_of(job_step), user_name=user_name or job_step.job.launched_by,
                    job=job_step.job, job_step=job_step, project_name=job_step.project_name,
                    procedure_name=job_step.procedure_name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
 from typing import Any, Dict, Optional
 from urllib.parse import quote
@@ -37,16 +38,23 @@ def _answer(response: requests.Response, what: str) -> Dict[str, Any]:
     raise InstallError(f"{what} failed: HTTP {response.status_code} without a CD/RO answer")
 
 
-def _password() -> str:
+def password_for(user: str) -> str:
+    """COMMANDER_PASSWORD, else a prompt on the terminal; never a command-line argument."""
     password = os.environ.get("COMMANDER_PASSWORD")
-    if password is None:
-        password = getpass.getpass("CD/RO password: ")
-    return password
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise InstallError(f"password for {user}: expected COMMANDER_PASSWORD in the environment "
+                           "(no terminal to prompt on)")
+    return getpass.getpass(f"CD/RO password for {user}: ")
 
 
-def install(server_url: str, user: str, jar: Path, *, verify_tls: bool = True, force: bool = False,
-            timeout: float = 120.0) -> str:
-    """Log in as `user`, install `jar` (installPlugin) and promote it; returns the plugin name."""
+def install(server_url: str, user: str, jar: Path, *, password: Optional[str] = None, verify_tls: bool = True,
+            force: bool = False, timeout: float = 120.0) -> str:
+    """Log in as `user`, install `jar` (installPlugin) and promote it; returns the plugin name.
+
+    `password` is for callers that already hold one (the demo's own emulator); otherwise see password_for.
+    """
     base = server_url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise InstallError(f"server URL '{server_url}': expected http(s)://host[:port]")
@@ -58,7 +66,7 @@ def install(server_url: str, user: str, jar: Path, *, verify_tls: bool = True, f
     session = requests.Session()
     session.verify = verify_tls
     try:
-        credentials = {"userName": user, "password": _password()}
+        credentials = {"userName": user, "password": password if password is not None else password_for(user)}
         login = _answer(session.post(f"{base}{REST}/sessions", json=credentials, timeout=timeout),
                         f"login as {user}")
         session_id = login.get("sessionId")

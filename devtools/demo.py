@@ -1,0 +1,332 @@
+"""`python3 build.py`: prove the built plugin on the embedded CD/RO emulator, the way a user would.
+
+The knowledge-base scenario, end to end over HTTP: install and promote the jar over REST, define the
+sample procedure (devtools/sample_procedure.py) through evalDsl, run it (it fails at step 5), fix step 5
+with modifyStep, click the failed job's "Restart this job" link exactly as stored (with the session
+cookie), and check from the jobs and the marker files that the restarted job skipped steps 1-4 and ran
+5-10. `serve` leaves the same setup running for a person to explore.
+
+Server calls go through ec_resume's own REST client (the one the plugin's steps use); only the link is
+fetched with `requests`, since following it means looking at the redirect instead of the JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+import requests
+from ec_resume.client import CommanderApiError, CommanderClient
+from ec_resume.step_path import as_list
+
+from devtools import sample_procedure as sample
+from devtools.install import install
+from devtools.package import build_jar, plugin_name_of
+
+RESTART_LINK = "Restart this job"
+JOB_PAGE = re.compile(r"/commander/link/jobDetails/jobs/([^/]+)$")
+JOB_TIMEOUT = 120.0  # seconds; a demo step only echoes to a file, so this is reached only when stuck
+POLL = 0.05
+
+Printer = Callable[[str], None]
+
+
+def say(text: str) -> None:
+    """Print at once: a caller reading our stdout through a pipe waits for the URL line."""
+    print(text, flush=True)
+
+
+class DemoError(Exception):
+    """The scenario could not be carried out; str() is one line saying which stage and why."""
+
+
+# --------------------------------------------------------------------------------- pure decisions
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One top-level step of a job as the tables show it."""
+
+    name: str
+    outcome: str
+    seconds: Optional[float]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    text: str
+
+
+def _instant(stamp: Any) -> Optional[datetime]:
+    if not stamp:
+        return None
+    try:
+        # CD/RO stamps look like 2024-01-31T12:34:56.789Z
+        return datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
+    """The job's top-level steps in order, with the outcome and duration the server reports."""
+    rows = []
+    for step in as_list(job.get("jobStep")):
+        start, finish = _instant(step.get("start")), _instant(step.get("finish"))
+        seconds = (finish - start).total_seconds() if start and finish else None
+        rows.append(StepRow(str(step.get("stepName", "")), str(step.get("outcome") or ""), seconds))
+    return rows
+
+
+def format_table(title: str, job: Mapping[str, Any]) -> List[str]:
+    """A compact table of one job: number (work steps only), step, outcome, duration."""
+    numbers = {step.name: step.number for step in sample.STEPS}
+    lines = [f"{title} {job.get('jobName', '?')}: outcome {job.get('outcome') or '?'}",
+             f"  {'#':>2}  {'step':<22} {'outcome':<8} {'time':>7}"]
+    for row in step_rows(job):
+        number = str(numbers.get(row.name, ""))
+        took = "-" if row.seconds is None else f"{row.seconds:.2f}s"
+        lines.append(f"  {number:>2}  {row.name:<22} {row.outcome or '-':<8} {took:>7}")
+    return lines
+
+
+def _steps_phrase(numbers: Sequence[int]) -> str:
+    return ("step " if len(numbers) == 1 else "steps ") + ", ".join(str(n) for n in numbers)
+
+
+def judge(first: Mapping[str, Any], second: Mapping[str, Any], runs: Mapping[int, int]) -> Verdict:
+    """Did the restarted job resume at the failed step? `runs`: how often each step's work ran in all."""
+    first_outcomes = {row.name: row.outcome for row in step_rows(first)}
+    second_outcomes = {row.name: row.outcome for row in step_rows(second)}
+    failed = sample.FAILING_STEP
+    for step in sample.STEPS[:failed]:
+        wanted = "error" if step.number == failed else "success"
+        got = first_outcomes.get(step.name, "")
+        if got != wanted:
+            return Verdict(False, f"NOT resumed: the first job did not fail at step {failed} as planned "
+                                  f"(step {step.number} '{step.name}' ended '{got or 'missing'}', expected "
+                                  f"'{wanted}')")
+    before, after = sample.STEPS[:failed - 1], sample.STEPS[failed - 1:]
+    again = [s.number for s in sample.STEPS if runs.get(s.number, 0) > 1
+             or (s in before and second_outcomes.get(s.name) != "skipped")]
+    if again:
+        return Verdict(False, f"NOT resumed: {_steps_phrase(again)} ran again")
+    missed = [s.number for s in after if runs.get(s.number, 0) == 0]
+    if missed:
+        return Verdict(False, f"NOT resumed: {_steps_phrase(missed)} never ran in the restarted job")
+    bad = [s for s in after if second_outcomes.get(s.name) != "success"]
+    if bad:
+        return Verdict(False, f"NOT resumed: step {bad[0].number} '{bad[0].name}' ended "
+                              f"'{second_outcomes.get(bad[0].name) or 'missing'}' in the restarted job")
+    skipped = [s for s in sample.STEPS if second_outcomes.get(s.name) == "skipped"]
+    first_run = min(s.number for s in sample.STEPS if s not in skipped)
+    return Verdict(True, f"resumed at step {first_run}: {len(skipped)} steps skipped, "
+                         f"{len(sample.STEPS) - len(skipped)} run")
+
+
+def count_runs(markers: Path) -> Dict[int, int]:
+    """How many times each sample step did its work (one marker line per run)."""
+    runs = {}
+    for step in sample.STEPS:
+        path = markers / step.marker
+        runs[step.number] = len(path.read_text().splitlines()) if path.exists() else 0
+    return runs
+
+
+# ----------------------------------------------------------------------------------- server side
+
+
+class DemoServer:
+    """A logged-in user of one CD/RO server, with the few calls the scenario needs."""
+
+    def __init__(self, base_url: str, user: str, password: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.user, self.password = user, password
+        login = CommanderClient(self.base_url).call("login", "POST", "/sessions",
+                                                    body={"userName": user, "password": password})
+        self.session_id = str(login.get("sessionId") or "")
+        if not self.session_id:
+            raise DemoError(f"login as {user} at {self.base_url}: the server answered without a sessionId")
+        self.client = CommanderClient(self.base_url, session_id=self.session_id)
+
+    def install_plugin(self, jar: Path) -> str:
+        return install(self.base_url, self.user, jar, password=self.password)
+
+    def define_sample(self, markers: Path, broken: Optional[str]) -> None:
+        dsl = sample.sample_dsl(markers, broken=broken)
+        self.client.call("evalDsl", "POST", "/server/dsl", body={"dsl": dsl})
+
+    def fix_failing_step(self, markers: Path) -> None:
+        step = sample.STEPS[sample.FAILING_STEP - 1]
+        path = "/projects/{}/procedures/{}/steps/{}".format(
+            *(quote(part, safe="") for part in (sample.PROJECT, sample.PROCEDURE, step.name)))
+        self.client.call("modifyStep", "PUT", path, body={"command": sample.fixed_step_command(markers)},
+                         idempotent=True)
+
+    def run_sample(self) -> str:
+        return self.client.run_procedure(sample.PROJECT, sample.PROCEDURE, {"jobToRestart": ""})
+
+    def wait(self, job_id: str) -> Dict[str, Any]:
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while self.client.get_job_status(job_id).get("status") != "completed":
+            if time.monotonic() > deadline:
+                raise DemoError(f"job {job_id} did not complete within {JOB_TIMEOUT:.0f} s")
+            time.sleep(POLL)
+        return self.client.get_job_details(job_id)
+
+    def restart_link(self, job_id: str) -> str:
+        link = self.client.get_property(f"/jobs/{job_id}/report-urls/{RESTART_LINK}")
+        if not link:
+            raise DemoError(f"NOT resumed: job {job_id} has no '{RESTART_LINK}' link (see its "
+                            f"'{sample.LINK_STEP}' step)")
+        return link
+
+    def follow(self, link: str) -> str:
+        """Click a stored link as this user; the id of the job it started (from the 302 to its page)."""
+        # [U] the UI's run link answers 302 to /commander/link/jobDetails/jobs/<jobId> (KBEC-00160's form)
+        try:
+            answer = requests.get(urljoin(self.base_url + "/", link), cookies={"sessionId": self.session_id},
+                                  allow_redirects=False, timeout=60)
+        except requests.RequestException as exc:
+            raise DemoError(f"NOT resumed: '{RESTART_LINK}' {link}: {type(exc).__name__}") from None
+        found = JOB_PAGE.search(urlsplit(answer.headers.get("Location", "")).path)
+        if answer.status_code != 302 or not found:
+            raise DemoError(f"NOT resumed: '{RESTART_LINK}' answered HTTP {answer.status_code}: expected 302 "
+                            "to the new job's page")
+        return unquote(found.group(1))
+
+
+def _progress(out: Printer, total: int) -> Callable[[str], None]:
+    counter = iter(range(1, total + 1))
+    return lambda text: out(f"[{next(counter)}/{total}] {text} ...")
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _check_port(port: int) -> None:
+    """A busy port as one line of ours: werkzeug would print two of its own and exit."""
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        if os.name != "nt":  # as the HTTP server binds: a port in TIME_WAIT is free to it
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise DemoError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc}): expected a "
+                            "free port, or none for any free one") from None
+
+
+def _started_emulator(port: int = 0) -> Any:
+    from commander_emulator.server import Emulator
+
+    _check_port(port)
+    emulator = Emulator()
+    emulator.start(port)
+    return emulator
+
+
+def run_demo(root: Path, out: Printer = say, env: Optional[Mapping[str, str]] = None) -> int:
+    """The whole scenario; prints progress, both jobs' tables, the jar and the verdict. 0 when resumed."""
+    broken = sample.break_mode(os.environ if env is None else env)
+    step = _progress(out, 5)
+    jar = root / "out" / "EC-Resume.jar"
+    step(f"building {_relative(root, jar)}")
+    jar = build_jar(root, root / "out")
+    step("starting the embedded CD/RO emulator")
+    emulator = _started_emulator()
+    markers = Path(tempfile.mkdtemp(prefix="ec-resume-demo-"))
+    try:
+        server = DemoServer(emulator.url, emulator.admin_user, emulator.admin_password)
+        step(f"installing and promoting {plugin_name_of(jar)} at {emulator.url} over REST")
+        server.install_plugin(jar)
+        server.define_sample(markers, broken)
+        note = f" (resume broken on purpose: {broken})" if broken else ""
+        step(f"running '{sample.PROCEDURE}' of '{sample.PROJECT}': {len(sample.STEPS)} steps, "
+             f"step {sample.FAILING_STEP} fails{note}")
+        first = server.wait(server.run_sample())
+        step(f"fixing step {sample.FAILING_STEP} (modifyStep) and clicking '{RESTART_LINK}'")
+        server.fix_failing_step(markers)
+        second: Optional[Dict[str, Any]] = None
+        try:
+            second = server.wait(server.follow(server.restart_link(first["jobId"])))
+            verdict = judge(first, second, count_runs(markers))
+        except DemoError as exc:  # no restarted job to show: the verdict says why
+            verdict = Verdict(False, str(exc))
+        for title, job in (("first job", first), ("restarted job", second)):
+            if job is not None:
+                out("")
+                out("\n".join(format_table(title, job)))
+        out("")
+        out(f"jar: {jar}")
+        out(verdict.text)
+        return 0 if verdict.ok else 1
+    finally:
+        emulator.stop()
+        shutil.rmtree(markers, ignore_errors=True)
+
+
+def _stop_on_sigterm() -> None:
+    """`kill` (or a test's terminate()) ends serve like Ctrl-C does: the emulator's files are removed."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def serve(root: Path, port: int = 0, out: Printer = say) -> int:
+    """Run the emulator with the plugin and the sample procedure installed until Ctrl-C or SIGTERM."""
+    _stop_on_sigterm()
+    step = _progress(out, 3)
+    jar = root / "out" / "EC-Resume.jar"
+    step(f"building {_relative(root, jar)}")
+    jar = build_jar(root, root / "out")
+    step("starting the embedded CD/RO emulator")
+    emulator = _started_emulator(port)
+    markers = Path(tempfile.mkdtemp(prefix="ec-resume-serve-"))
+    try:
+        server = DemoServer(emulator.url, emulator.admin_user, emulator.admin_password)
+        step(f"installing {plugin_name_of(jar)} and the sample procedure")
+        name = server.install_plugin(jar)
+        server.define_sample(markers, None)
+        url, user, password = emulator.url, emulator.admin_user, emulator.admin_password
+        failing = sample.STEPS[sample.FAILING_STEP - 1].name
+        out(f"CloudBees CD/RO emulator at {url}")
+        out(f"  user: {user}   password: {password}")
+        out(f"  REST: {url}/rest/v1.0   XML API: {url}/commanderRequest")
+        out(f"  plugin {name} promoted; project '{sample.PROJECT}', procedure '{sample.PROCEDURE}' "
+            f"(step {sample.FAILING_STEP} '{failing}' fails until you fix it; markers in {markers})")
+        out("  try:")
+        out(f"    curl -u {user}:{password} {url}/rest/v1.0/server/status")
+        out(f"    curl -u {user}:{password} -X POST '{url}/rest/v1.0/jobs?request=runProcedure' "
+            f"-H 'Content-Type: application/json' -d '{{\"projectName\": \"{sample.PROJECT}\", "
+            f"\"procedureName\": \"{sample.PROCEDURE}\"}}'")
+        out("Press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out("stopping")
+        return 0
+    finally:
+        emulator.stop()
+        shutil.rmtree(markers, ignore_errors=True)
+
+
+__all__ = ["CommanderApiError", "DemoError", "DemoServer", "StepRow", "Verdict", "count_runs",
+           "format_table", "judge", "run_demo", "serve", "step_rows"]

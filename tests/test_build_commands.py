@@ -139,6 +139,20 @@ def test_build_py_says_so_when_resume_is_broken(clone: Path) -> None:
 
 
 @pytest.mark.slow
+def test_build_py_test_runs_pytest_and_reports_its_result(clone: Path) -> None:
+    """The README's second quick-start command, on one small test file (the whole suite runs in CI)."""
+    passing = build_py(clone, "test", "tests/plugin/test_restart_link.py", "-q", "-p", "no:cacheprovider")
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert " passed" in passing.stdout.splitlines()[-1]
+
+    broken = clone / "tests" / "plugin" / "test_restart_link.py"
+    broken.write_text(broken.read_text() + "\n\ndef test_that_fails():\n    assert 1 == 2\n")
+    failing = build_py(clone, "test", str(broken.relative_to(clone)), "-q", "-p", "no:cacheprovider")
+    assert failing.returncode == 1
+    assert "1 failed" in failing.stdout.splitlines()[-1]
+
+
+@pytest.mark.slow
 def test_an_unknown_breakage_is_refused_in_one_line(clone: Path) -> None:
     result = build_py(clone, EC_RESUME_DEMO_BREAK="everything")
 

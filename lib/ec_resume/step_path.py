@@ -123,7 +123,7 @@ def decide(step_path: str, job_id: str, jobs: Mapping[str, JobView],
            done_outcomes: Iterable[str] = DEFAULT_DONE_OUTCOMES,
            max_depth: int = DEFAULT_MAX_DEPTH) -> Tuple[bool, str]:
     """(done, why) for `step_path` in the job `job_id`, following the chain of restarts."""
-    done = frozenset(done_outcomes)
+    done = frozenset(o.lower() for o in done_outcomes)  # the run condition compares in lower case too
     current = (job_id or "").strip()
     if not current:
         return False, "no job to restart"
@@ -139,9 +139,9 @@ def decide(step_path: str, job_id: str, jobs: Mapping[str, JobView],
         outcome = view.outcomes.get(step_path)
         if outcome is None:
             return False, f"step not in job {current}"
-        if outcome in done:
+        if outcome.lower() in done:
             return True, f"{outcome} in job {current}"
-        if outcome == "skipped" and view.job_to_restart:
+        if outcome.lower() == "skipped" and view.job_to_restart:
             current = view.job_to_restart
             continue
         return False, f"{outcome or 'no outcome'} in job {current}"

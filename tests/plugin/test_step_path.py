@@ -124,3 +124,9 @@ def test_plan_lists_each_step_of_the_job_to_restart_with_its_reason():
 def test_plan_for_a_missing_job_is_empty_and_explicit_paths_say_why_they_run():
     assert plan("99", chain()) == []
     assert plan("99", chain(), step_paths=["build"]) == [PlanEntry("build", "run", "job 99 not found")]
+
+
+def test_outcomes_compare_without_regard_to_case_like_the_run_condition():
+    jobs = {"A": JobView(job_id="A", outcomes={"build": "Success"}),
+            "B": JobView(job_id="B", job_to_restart="A", outcomes={"build": "SKIPPED"})}
+    assert is_done("build", "B", jobs, done_outcomes={"SUCCESS"})

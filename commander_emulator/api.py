@@ -678,6 +678,17 @@ def _expand_string(call: Call, args: Args) -> Dict[str, Any]:
     return {"value": _properties().expand(call.context(args), value)}
 
 
+def json_object(raw: Any, argument: str) -> Dict[str, Any]:
+    """`raw` parsed as a JSON object, or InvalidArgument naming `argument`."""
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise invalid(argument, f"a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise invalid(argument, "a JSON object")
+    return value
+
+
 # ------------------------------------------------------------------------------------------ definitions
 
 
@@ -941,12 +952,8 @@ def _eval_dsl(call: Call, args: Args) -> Dict[str, Any]:
     binding = None
     raw = arg_str(args, "parameters")
     if raw:
-        try:
-            binding = json.loads(raw)
-        except ValueError as exc:
-            raise invalid("parameters", f"a JSON object ({exc})") from None
-        if not isinstance(binding, dict):
-            raise invalid("parameters", "a JSON object")
+        # The script sees evalDsl's JSON parameters as `args` (promote scripts read args.pluginName).
+        binding = {"args": json_object(raw, "parameters")}
     ops = parse_dsl(text, filename="<evalDsl>", binding=binding, project_name=arg_str(args, "projectName"))
     return {"value": apply_dsl_ops(call.store, ops)}
 

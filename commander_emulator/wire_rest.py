@@ -19,7 +19,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from .api import Dispatcher
+from .api import Dispatcher, json_object
 from .errors import CommanderError
 from .model import Session
 
@@ -123,13 +123,7 @@ def _body_args(request: Request) -> Dict[str, Any]:
     raw = request.get_data()
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise CommanderError("InvalidArgument", f"Request body: expected a JSON object ({exc})") from None
-    if not isinstance(body, dict):
-        raise CommanderError("InvalidArgument", "Request body: expected a JSON object")
-    return body
+    return json_object(raw, "request body")
 
 
 def resolve(request: Request) -> Tuple[str, Dict[str, Any]]:

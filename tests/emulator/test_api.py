@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import zipfile
 from typing import Any, Callable, Dict
 
@@ -415,6 +416,18 @@ def test_eval_dsl_creates_then_modifies(call: Call) -> None:
     call("evalDsl", dsl=dsl.replace("'make'", "'make all'"))
     steps = as_list(call("getSteps", projectName=project, procedureName="Build")["step"])
     assert [(s["stepName"], s["command"]) for s in steps] == [("compile", "make all")]
+
+
+def test_eval_dsl_parameters_reach_the_script_as_args(call: Call) -> None:
+    project = unique("dslargs")
+    dsl = "project args.projectName, { procedure args.procedureName, { step 'only', command: 'true' } }"
+    parameters = json.dumps({"projectName": project, "procedureName": "Made"})
+    assert call("evalDsl", dsl=dsl, parameters=parameters)["value"] == project
+    made = call("getProcedure", projectName=project, procedureName="Made")["procedure"]
+    assert made["procedureName"] == "Made"
+    with pytest.raises(ApiError) as bad:
+        call("evalDsl", dsl=dsl, parameters="[1, 2]")
+    assert bad.value.code == "InvalidArgument" and "parameters" in bad.value.message
 
 
 def test_eval_dsl_errors_name_the_line(call: Call) -> None:

@@ -276,7 +276,10 @@ def _number(body: Dict[str, Any], name: str, default: float) -> float:
 
 
 def serve_forever(port: int = 0, plugin_jar: Optional[Any] = None) -> int:
-    """`python3 build.py serve`: run the emulator until Ctrl-C, with the plugin installed if given."""
+    """`python -m commander_emulator`: run the emulator until Ctrl-C, with a plugin jar installed if given.
+
+    (`python3 build.py serve` adds the EC-Resume sample procedure: devtools/demo.py.)
+    """
     emulator = Emulator()
     url = emulator.start(port)
     if plugin_jar is not None:

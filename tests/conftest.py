@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 import requests
@@ -184,6 +184,20 @@ _names = itertools.count(1)
 def unique(prefix: str) -> str:
     """A name no other test uses: the server is shared by a whole test session."""
     return f"{prefix}-{next(_names)}-{int(time.time() * 1000) % 100000}"
+
+
+def make_procedure(call: Callable[..., Dict[str, Any]], steps: Dict[str, Dict[str, Any]],
+                   params: Sequence[str] = (), prefix: str = "proj") -> Tuple[str, str]:
+    """A new project with procedure "Main": `params` as formal parameters, `steps` (name -> createStep
+    fields) in order. `call(api_name, **args)` is any wire's call function."""
+    project, procedure = unique(prefix), "Main"
+    call("createProject", projectName=project)
+    call("createProcedure", projectName=project, procedureName=procedure)
+    for name in params:
+        call("createFormalParameter", projectName=project, procedureName=procedure, formalParameterName=name)
+    for name, fields in steps.items():
+        call("createStep", projectName=project, procedureName=procedure, stepName=name, **fields)
+    return project, procedure
 
 
 @pytest.fixture(scope="session")

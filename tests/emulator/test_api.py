@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 import requests
-from conftest import ApiError, CommanderClient, as_list, find_step, unique
+from conftest import ApiError, CommanderClient, as_list, find_step, make_procedure, unique
 
 Call = Callable[..., Dict[str, Any]]
 
@@ -28,17 +28,6 @@ def error_of(fn: Callable[[], Any]) -> ApiError:
     with pytest.raises(ApiError) as info:
         fn()
     return info.value
-
-
-def make_procedure(call: Call, steps: Dict[str, Dict[str, Any]], params: Any = ()) -> tuple:
-    project, procedure = unique("proj"), "Main"
-    call("createProject", projectName=project)
-    call("createProcedure", projectName=project, procedureName=procedure)
-    for name in params:
-        call("createFormalParameter", projectName=project, procedureName=procedure, formalParameterName=name)
-    for name, fields in steps.items():
-        call("createStep", projectName=project, procedureName=procedure, stepName=name, **fields)
-    return project, procedure
 
 
 # ------------------------------------------------------------------------------------------ sessions

@@ -4,27 +4,14 @@ UI run link, and "the same call on both wires returns the same data"."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict
 from urllib.parse import quote, urlencode
 
 import pytest
 import requests
-from conftest import CommanderClient, find_step, unique
+from conftest import CommanderClient, find_step, make_procedure, unique
 
 from commander_emulator.wire_xml import parse_responses, request_envelope
-
-
-def simple_procedure(api: CommanderClient, steps: Dict[str, Dict[str, Any]], params: List[str] = ()) -> tuple:
-    project, procedure = unique("wire"), "Main"
-    api.call("createProject", projectName=project)
-    api.call("createProcedure", projectName=project, procedureName=procedure)
-    for name in params:
-        api.call(
-            "createFormalParameter", projectName=project, procedureName=procedure, formalParameterName=name
-        )
-    for name, fields in steps.items():
-        api.call("createStep", projectName=project, procedureName=procedure, stepName=name, **fields)
-    return project, procedure
 
 
 def post_xml(emulator: Any, body: bytes, **kwargs: Any) -> requests.Response:
@@ -162,7 +149,7 @@ def test_rest_errors_carry_the_status_and_the_error_object(api: CommanderClient)
 
 
 def test_rest_job_routes(api: CommanderClient) -> None:
-    project, procedure = simple_procedure(api, {"s": {"command": "exit 0"}}, ["p"])
+    project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, ["p"])
     job_id = api.rest(
         "POST",
         "jobs",
@@ -188,7 +175,7 @@ def test_rest_job_routes(api: CommanderClient) -> None:
 
 
 def test_a_batch_of_three_with_one_failing(api: CommanderClient) -> None:
-    project, _ = simple_procedure(api, {})
+    project, _ = make_procedure(api.call, {})
     for mode in ("serial", "parallel", "single"):
         replies = api.xml_batch(
             [
@@ -227,7 +214,7 @@ def api_reply(response: requests.Response) -> tuple:
 
 
 def test_xml_arguments_nest_and_repeat(emulator: Any, api: CommanderClient) -> None:
-    project, procedure = simple_procedure(api, {"s": {"command": "echo $[a]$[b]"}}, ["a", "b"])
+    project, procedure = make_procedure(api.call, {"s": {"command": "echo $[a]$[b]"}}, ["a", "b"])
     body = (
         f"<requests sessionId='{api.session_id}'><request requestId='r'><runProcedure>"
         f"<projectName>{project}</projectName><procedureName>{procedure}</procedureName>"
@@ -245,9 +232,8 @@ def test_xml_arguments_nest_and_repeat(emulator: Any, api: CommanderClient) -> N
 
 
 def test_the_same_call_on_both_wires_returns_the_same_data(api: CommanderClient) -> None:
-    lib, lib_proc = simple_procedure(api, {"inner": {"command": "echo $[x]"}}, ["x"])
-    project, procedure = simple_procedure(
-        api,
+    lib, lib_proc = make_procedure(api.call, {"inner": {"command": "echo $[x]"}}, ["x"])
+    project, procedure = make_procedure(api.call,
         {
             "a": {"command": "exit 0"},
             "call": {
@@ -298,7 +284,7 @@ def run_link(emulator: Any, project: str, procedure: str, params: Dict[str, str]
 def test_ui_link_runs_the_procedure_with_parameters_byte_identical(
     emulator: Any, api: CommanderClient
 ) -> None:
-    project, procedure = simple_procedure(api, {"s": {"command": "exit 0"}}, list(TRICKY))
+    project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, list(TRICKY))
     response = api.http.get(run_link(emulator, project, procedure, TRICKY), allow_redirects=False)
     assert response.status_code == 302
     location = response.headers["Location"]
@@ -312,7 +298,7 @@ def test_ui_link_runs_the_procedure_with_parameters_byte_identical(
 
 
 def test_ui_link_with_basic_auth_follows_to_the_job_page(emulator: Any, api: CommanderClient) -> None:
-    project, procedure = simple_procedure(api, {"s": {"command": "exit 0"}})
+    project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}})
     page = requests.get(
         run_link(emulator, project, procedure, {}), auth=(emulator.admin_user, emulator.admin_password)
     )
@@ -337,6 +323,6 @@ def test_ui_link_refuses_malformed_parameters(
 
 
 def test_ui_link_for_a_missing_procedure_says_so(emulator: Any, api: CommanderClient) -> None:
-    project, _ = simple_procedure(api, {})
+    project, _ = make_procedure(api.call, {})
     response = api.http.get(run_link(emulator, project, "Nope", {}), allow_redirects=False)
     assert response.status_code == 404 and "NoSuchProcedure" in response.text

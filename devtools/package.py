@@ -10,6 +10,9 @@ The jar holds (all entry names with "/" separators, as CD/RO expects):
 Tokens @PLUGIN_KEY@, @PLUGIN_VERSION@ and @PLUGIN_NAME@ (= KEY-VERSION) are substituted in every text
 file, the agent code included. Entries are sorted and stamped with a fixed time, so two builds of the
 same tree are byte-identical. The jar is written to a temporary file and renamed into place.
+A procedure's files may name a file of the jar (``new File(pluginDir, '...')``) and an agent module
+(``run_plugin_module("...")``): the build fails when either does not exist. Property names follow the
+one rule of `commander_emulator.plugin_layout`, as promotion does.
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ from typing import Dict, Iterable, List, Tuple
 
 from lxml import etree
 
+from commander_emulator.plugin_layout import PROPERTIES_DIR, property_path
+
 PACKED_DIRS = ("dsl", "htdocs", "pages")
+PROCEDURES_DIR = "dsl/procedures"
 AGENT_PACKAGE = "ec_resume"
-AGENT_CODE = "dsl/properties/resume/agentCode"
-AGENT_DIGEST = "dsl/properties/resume/agentCodeDigest"
+AGENT_CODE = f"{PROPERTIES_DIR}/resume/agentCode"
+AGENT_DIGEST = f"{PROPERTIES_DIR}/resume/agentCodeDigest"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: builds do not depend on the clock
 TOKEN = re.compile(r"@[A-Z][A-Z0-9_]*@")
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -40,6 +46,10 @@ SKIPPED_NAMES = ("__pycache__",)
 SKIPPED_SUFFIXES = (".pyc", ".pyo", "~", ".swp", ".orig", ".rej")
 PLACEHOLDERS = {"# promote.groovy placeholder": "dsl/promote.groovy",
                 "# demote.groovy placeholder": "dsl/demote.groovy"}
+# What a procedure's files may name: a file of the plugin (read on promotion) and an agent module (run by
+# the bootstrap). Both are only strings there, so the build checks that they exist.
+FILE_REFERENCE = re.compile(r"""new\s+File\(\s*pluginDir\s*,\s*['"]([^'"]*)['"]\s*\)""")
+MODULE_CALL = re.compile(r"""run_plugin_module\(\s*['"]([^'"]*)['"]\s*\)""")
 
 
 class BuildError(Exception):
@@ -151,11 +161,11 @@ def _deterministic_zip(entries: Iterable[Tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def build_agent_code(package_dir: Path, identity: PluginIdentity | None = None) -> Tuple[bytes, str]:
-    """(zip bytes, sha256 hex) of a Python package directory: its .py files only, under its own name."""
+def agent_code_files(package_dir: Path, identity: PluginIdentity | None = None) -> List[Tuple[str, bytes]]:
+    """(name in the zip, bytes) of a Python package directory's .py files, under the package's name."""
     if not (package_dir / "__init__.py").is_file():
         raise BuildError(f"{package_dir}: missing __init__.py: expected the agent's Python package")
-    entries = []
+    files = []
     for path in _files_under(package_dir):
         if path.suffix != ".py":
             continue
@@ -163,9 +173,25 @@ def build_agent_code(package_dir: Path, identity: PluginIdentity | None = None) 
         data = path.read_bytes()
         if identity is not None:
             data = _substitute(data, identity, f"lib/{arcname}")
-        entries.append((arcname, data))
-    archive = _deterministic_zip(entries)
+        files.append((arcname, data))
+    return files
+
+
+def build_agent_code(package_dir: Path, identity: PluginIdentity | None = None) -> Tuple[bytes, str]:
+    """(zip bytes, sha256 hex) of a Python package directory: its .py files only, under its own name."""
+    archive = _deterministic_zip(agent_code_files(package_dir, identity))
     return archive, hashlib.sha256(archive).hexdigest()
+
+
+def module_names(files: Iterable[Tuple[str, bytes]]) -> List[str]:
+    """The importable modules of the agent code: ec_resume/procedures/x.py -> ec_resume.procedures.x."""
+    names = []
+    for arcname, _ in files:
+        module = arcname[: -len(".py")]
+        if module.endswith("/__init__"):
+            module = module[: -len("/__init__")]
+        names.append(module.replace("/", "."))
+    return names
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -192,23 +218,45 @@ def _validate_form(tree: etree._Element, label: str) -> None:
 
 
 def _property_name(entry: str) -> str:
-    """The property a dsl/properties file becomes: its path with the last extension stripped."""
-    folder, _, file_name = entry.rpartition("/")
-    stem = file_name.rsplit(".", 1)[0] if "." in file_name.lstrip(".") else file_name
-    return f"{folder}/{stem}"
+    """The property a jar entry under dsl/properties/ becomes, by the rule promotion follows; else ""."""
+    prefix = PROPERTIES_DIR + "/"
+    return property_path(entry[len(prefix):]) if entry.startswith(prefix) else ""
 
 
 def _validate_properties(entries: Dict[str, bytes]) -> None:
     """Promotion strips extensions: two files that would become one property would silently clash."""
     owners: Dict[str, str] = {}
     for name in entries:
-        if not name.startswith("dsl/properties/"):
-            continue
         prop = _property_name(name)
+        if not prop:
+            continue
         if prop in owners:
             raise BuildError(f"{name}: becomes the same property as {owners[prop]}: expected one file per "
                              "property name")
         owners[prop] = name
+
+
+def _line_of(text: str, match: re.Match) -> int:
+    return text.count("\n", 0, match.start()) + 1
+
+
+def _validate_procedure_references(entries: Dict[str, bytes], agent_modules: Iterable[str]) -> None:
+    """Each file a procedure reads from pluginDir is in the jar; each module it runs is in the agent code."""
+    modules = set(agent_modules)
+    for name, data in sorted(entries.items()):
+        if not name.startswith(PROCEDURES_DIR + "/") or not _is_text(data):
+            continue
+        text = data.decode("utf-8")
+        for match in FILE_REFERENCE.finditer(text):
+            where, wanted = f"{name}: line {_line_of(text, match)}", match.group(1)
+            if wanted not in entries:
+                raise BuildError(f"{where}: reads '{wanted}' from pluginDir, which is not in the jar: "
+                                 "expected a file under dsl/, htdocs/ or pages/")
+        for match in MODULE_CALL.finditer(text):
+            where, module = f"{name}: line {_line_of(text, match)}", match.group(1)
+            if module not in modules:
+                raise BuildError(f"{where}: runs module '{module}', which is not in the agent code: "
+                                 f"expected lib/{module.replace('.', '/')}.py")
 
 
 def _embed_groovy(project_xml: bytes, sources: Dict[str, bytes]) -> bytes:
@@ -240,7 +288,7 @@ def collect(root: Path) -> Tuple[PluginIdentity, Dict[str, bytes]]:
             name = path.relative_to(root).as_posix()
             entries[name] = _substitute(path.read_bytes(), identity, name)
     for generated in (AGENT_CODE, AGENT_DIGEST):
-        clash = [n for n in entries if _property_name(n) == generated]
+        clash = [n for n in entries if _property_name(n) == _property_name(generated)]
         if clash:
             raise BuildError(f"{clash[0]}: the build generates {generated}: remove this file")
     if "dsl/promote.groovy" not in entries:
@@ -258,14 +306,16 @@ def collect(root: Path) -> Tuple[PluginIdentity, Dict[str, bytes]]:
             tree = _parse_xml(data, name)
             if name.endswith("/form.xml"):
                 _validate_form(tree, name)
-    for folder in sorted({n.rsplit("/", 1)[0] for n in entries if n.startswith("dsl/procedures/")}):
+    for folder in sorted({n.rsplit("/", 1)[0] for n in entries if n.startswith(PROCEDURES_DIR + "/")}):
         if folder.count("/") == 2 and f"{folder}/procedure.dsl" not in entries:
             raise BuildError(f"{folder}: missing procedure.dsl: expected one per procedure folder")
     _validate_properties(entries)
+    agent_files = agent_code_files(root / "lib" / AGENT_PACKAGE, identity)
+    _validate_procedure_references(entries, module_names(agent_files))
 
-    archive, digest = build_agent_code(root / "lib" / AGENT_PACKAGE, identity)
+    archive = _deterministic_zip(agent_files)
     entries[AGENT_CODE] = base64.b64encode(archive)
-    entries[AGENT_DIGEST] = digest.encode("ascii")
+    entries[AGENT_DIGEST] = hashlib.sha256(archive).hexdigest().encode("ascii")
     return identity, entries
 
 

@@ -21,15 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 from . import __version__
-from .client import CommanderApiError, CommanderClient
+from .client import CommanderApiError, CommanderClient, NotFound
+from .job_steps import actual_parameters
 from .report import build_plan, job_label, render_plan, render_status
-from .step_path import (
-    JOB_TO_RESTART,
-    JobView,
-    actual_parameters,
-    parse_done_outcomes,
-    parse_max_depth,
-)
+from .restart_parameters import CREDENTIAL, NOT_FORMAL, credential_names, formal_names, restart_parameters
+from .resume_rule import JOB_TO_RESTART, JobView, parse_done_outcomes, parse_max_depth
 
 PROG = "ec-resume"
 PLUGIN_SETTINGS = "/plugins/EC-Resume/project/resume/"
@@ -38,6 +34,7 @@ EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CREDENTIAL_LEFT_OUT = ("a credential parameter cannot be carried into a new job; give it when you run "
                        "the job yourself")
 NOT_A_PARAMETER = "no longer a parameter of the procedure"
+LEFT_OUT_REASONS = {CREDENTIAL: CREDENTIAL_LEFT_OUT, NOT_FORMAL: NOT_A_PARAMETER}
 
 
 class CliError(Exception):
@@ -119,20 +116,15 @@ def fetch_job(client: CommanderClient, ref: str) -> Dict[str, Any]:
         raise CliError("JOB is empty: expected a job id or job name")
     try:
         return client.get_job_details(ref.strip())  # [U] /jobs/<ref> takes a job name as well as an id
-    except CommanderApiError as exc:
-        # [U] CD/RO names a missing job NoSuchJob, like its other NoSuch<Object> codes.
-        if exc.code == "NoSuchJob":
-            raise CliError(f"job '{ref}' not found", EXIT_SERVER) from None
-        raise
+    except NotFound:
+        raise CliError(f"job '{ref}' not found", EXIT_SERVER) from None
 
 
 def _optional_property(client: CommanderClient, path: str) -> Optional[str]:
     try:
         return client.get_property(path)
-    except CommanderApiError as exc:
-        if exc.code.startswith("NoSuch"):  # plugin not installed, or an older one without the setting
-            return None
-        raise
+    except NotFound:  # plugin not installed, or an older one without the setting
+        return None
 
 
 def resume_settings(client: CommanderClient, job: Mapping[str, Any]) -> Tuple[frozenset, int]:
@@ -163,10 +155,8 @@ def fetch_chain(client: CommanderClient, job: Dict[str, Any],
         ref = view.job_to_restart
         try:
             earlier = client.get_job_details(ref)
-        except CommanderApiError as exc:
-            if exc.code == "NoSuchJob":
-                break
-            raise
+        except NotFound:
+            break
         view = JobView.from_job_details(earlier)
         if view.job_id in views:  # a loop through names and ids: decide reports it
             views[ref] = views[view.job_id]
@@ -201,9 +191,10 @@ def restart_request(job: Mapping[str, Any], formal_parameters: Sequence[Mapping[
                     overrides: Sequence[Tuple[str, str]], run_all: bool) -> RestartRequest:
     """The parameters of the new job: the job's own, minus what cannot travel, plus the overrides."""
     project, procedure = job.get("projectName", ""), job.get("procedureName", "")
-    formal = {str(p.get("formalParameterName")): p for p in formal_parameters}
-    credentials = {name for name, p in formal.items() if str(p.get("type", "")).lower() == "credential"}
-    if JOB_TO_RESTART not in formal and not run_all:
+    found = restart_parameters(actual_parameters(job), formal_parameters)
+    formal = set(formal_names(formal_parameters))
+    credentials = set(credential_names(formal_parameters))
+    if not found.has_job_to_restart and not run_all:
         raise CliError(f"procedure '{procedure}' of project '{project}' has no '{JOB_TO_RESTART}' parameter, "
                        f"so a restart cannot skip anything: add formalParameter '{JOB_TO_RESTART}' with an "
                        "empty default to it (see 'Making a procedure resumable' in the README), or use --all")
@@ -216,18 +207,10 @@ def restart_request(job: Mapping[str, Any], formal_parameters: Sequence[Mapping[
                            "command line")
         if name == JOB_TO_RESTART:
             raise CliError(f"--param {name}: ec-resume sets it to JOB (or empty with --all)")
-    request = RestartRequest(parameters={})
-    for name, value in actual_parameters(job):
-        if name == JOB_TO_RESTART or name in request.parameters:
-            continue
-        if name in credentials:
-            request.left_out.append((name, CREDENTIAL_LEFT_OUT))
-        elif name not in formal:
-            request.left_out.append((name, NOT_A_PARAMETER))
-        else:
-            request.parameters[name] = value
+    request = RestartRequest(parameters=dict(found.carried),
+                             left_out=[(item.name, LEFT_OUT_REASONS[item.why]) for item in found.left_out])
     request.parameters.update(overrides)
-    if JOB_TO_RESTART in formal:
+    if found.has_job_to_restart:
         request.parameters[JOB_TO_RESTART] = "" if run_all else str(job.get("jobId", ""))
     return request
 

@@ -5,7 +5,9 @@ COMMANDER_HTTPS_PORT/COMMANDER_PORT, COMMANDER_SECURE, COMMANDER_SESSIONID, COMM
 the step's ``jobStepId`` to property calls that name no other object, as CD/RO's own clients do.
 
 Only idempotent calls are retried (GET, and setProperty's PUT), on connection errors, HTTP 5xx and
-``ServerNotReady``, with capped exponential back-off. Server errors raise `CommanderApiError`.
+``ServerNotReady``, with capped exponential back-off. Errors are `CommanderApiError`s of a kind to catch
+by: `ServerUnreachable` (no answer), `RequestRefused` (the server's error), and of those `NotFound`
+(NoSuch*) and `AuthError`.
 TLS is verified unless the caller turns it off. The session id is a secret: it never appears in an
 exception, a repr or a log line.
 """
@@ -25,7 +27,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from .step_path import as_list
+from .rest_json import as_list
 
 log = logging.getLogger("ec_resume.client")
 
@@ -38,10 +40,11 @@ RETRYABLE_CODES = frozenset({"ServerNotReady"})
 
 
 class CommanderApiError(Exception):
-    """A CD/RO API error: `code` as the server names it (NoSuchProperty, ...), `message`, `http_status`.
+    """Base of every client error: `code` (NoSuchProperty, ConnectionFailed, ...), `message`, `http_status`.
 
-    Client-side failures use code ``ConnectionFailed`` (no answer), ``TlsError`` (certificate refused) or
-    ``InvalidResponse`` (an answer that is not CD/RO's JSON); http_status is 0 when there was no HTTP answer.
+    Raised as is for what goes wrong on this side: ``InvalidArgument``, ``InvalidEnvironment`` and
+    ``InvalidResponse`` (an answer that is not CD/RO's JSON). Catch a subclass to handle one kind of
+    failure; http_status is 0 when there was no HTTP answer.
     """
 
     def __init__(self, code: str, message: str, http_status: int = 0) -> None:
@@ -53,6 +56,67 @@ class CommanderApiError(Exception):
     def __str__(self) -> str:
         status = f" (HTTP {self.http_status})" if self.http_status else ""
         return f"[{self.code}] {self.message}{status}"
+
+    @property
+    def transient(self) -> bool:
+        """Whether the same request may succeed when sent again."""
+        return False
+
+
+class ServerUnreachable(CommanderApiError):
+    """No answer: the connection failed or timed out (code ``ConnectionFailed``)."""
+
+    def __init__(self, message: str, code: str = "ConnectionFailed") -> None:
+        super().__init__(code, message)
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
+class TlsRefused(ServerUnreachable):
+    """TLS with the server failed, a refused certificate most often (code ``TlsError``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "TlsError")
+
+    @property
+    def transient(self) -> bool:
+        return False  # a certificate problem does not go away on retry
+
+
+class RequestRefused(CommanderApiError):
+    """The server answered with an error: its code and HTTP status."""
+
+    @property
+    def transient(self) -> bool:
+        return self.http_status >= 500 or self.code in RETRYABLE_CODES
+
+
+class NotFound(RequestRefused):
+    """A NoSuch<Object> error: the job, project, property ... does not exist."""
+
+
+class PropertyNotFound(NotFound):
+    """NoSuchProperty: the object exists, the property on it does not."""
+
+
+class AuthError(RequestRefused):
+    """The session or the credentials were refused (HTTP 401, InvalidSession, InvalidCredentials)."""
+
+
+AUTH_CODES = frozenset({"InvalidSession", "InvalidCredentials"})
+
+
+def refused(code: str, message: str, http_status: int) -> RequestRefused:
+    """The error class that names what the server's error code means."""
+    if code == "NoSuchProperty":
+        return PropertyNotFound(code, message, http_status)
+    if code.startswith("NoSuch"):
+        return NotFound(code, message, http_status)
+    if http_status == 401 or code in AUTH_CODES:
+        return AuthError(code, message, http_status)
+    return RequestRefused(code, message, http_status)
 
 
 def _secure_from_env(env: Mapping[str, str]) -> bool:
@@ -129,10 +193,6 @@ class CommanderClient:
         session = "set" if self._session_id else "none"
         return f"CommanderClient(base_url={self.base_url!r}, user={self.user!r}, session={session})"
 
-    @property
-    def has_session(self) -> bool:
-        return self._session_id is not None
-
     # ------------------------------------------------------------------------------------ transport
 
     def login(self, user: str, password: str) -> None:
@@ -163,9 +223,7 @@ class CommanderClient:
             try:
                 return self._send(api, method, url, data)
             except CommanderApiError as exc:
-                transient = (exc.code == "ConnectionFailed" or exc.http_status >= 500
-                             or exc.code in RETRYABLE_CODES)
-                if not (retry and transient and attempt < self.attempts):
+                if not (retry and exc.transient and attempt < self.attempts):
                     raise
                 delay = min(self.backoff_cap, self.backoff * (2 ** (attempt - 1)))
                 log.info("%s %s: %s; retry %d of %d in %.2fs", method, path, exc.code, attempt,
@@ -204,11 +262,9 @@ class CommanderClient:
             raise self._error_from(api, exc.code, raw) from None
         except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            if isinstance(reason, ssl.SSLError):  # a certificate problem does not go away on retry
-                raise CommanderApiError("TlsError",
-                                        f"{api}: TLS with {self.base_url} failed: {reason}") from None
-            raise CommanderApiError("ConnectionFailed", self._scrub(f"{api}: cannot reach {self.base_url}: "
-                                                                    f"{reason}")) from None
+            if isinstance(reason, ssl.SSLError):
+                raise TlsRefused(f"{api}: TLS with {self.base_url} failed: {reason}") from None
+            raise ServerUnreachable(self._scrub(f"{api}: cannot reach {self.base_url}: {reason}")) from None
         if status == 204 or not raw.strip():
             return {}
         try:
@@ -221,16 +277,16 @@ class CommanderClient:
                                     status)
         return parsed
 
-    def _error_from(self, api: str, status: int, raw: bytes) -> CommanderApiError:
+    def _error_from(self, api: str, status: int, raw: bytes) -> RequestRefused:
         try:
             error = json.loads(raw.decode("utf-8")).get("error")
         except (UnicodeDecodeError, ValueError, AttributeError):
             error = None
         if isinstance(error, dict) and error.get("code"):
             message = self._scrub(str(error.get("message") or api))
-            return CommanderApiError(str(error["code"]), message, status)
+            return refused(str(error["code"]), message, status)
         # [U] Gateways and proxies answer without CD/RO's error body; ectool calls that InternalFault.
-        return CommanderApiError("InternalFault", f"{api}: HTTP {status} without a CD/RO error body", status)
+        return refused("InternalFault", f"{api}: HTTP {status} without a CD/RO error body", status)
 
     # ------------------------------------------------------------------------------------- the API
 
@@ -255,10 +311,8 @@ class CommanderClient:
             params["expand"] = "0"
         try:
             result = self.call("getProperty", "GET", self._property_path(path), params=params)
-        except CommanderApiError as exc:
-            if exc.code == "NoSuchProperty":
-                return None
-            raise
+        except PropertyNotFound:
+            return None
         prop = result.get("property")
         if not isinstance(prop, dict):
             raise CommanderApiError("InvalidResponse", f"getProperty {path}: answer has no property object")

@@ -1,8 +1,8 @@
 """What `ec-resume status` and `ec-resume plan` print, as pure functions of getJobDetails `job` objects.
 
-The plan asks `step_path.decide` (the Python mirror of ``resume/runCondition``) about each step that
+The plan asks `resume_rule.decide` (the Python mirror of ``resume/runCondition``) about each step that
 carries EC-Resume's run condition; this module only adds what a person reading the plan needs: which
-steps carry the condition at all, what a subprocedure call does as a whole, and reasons in words
+steps carry the condition at all, what a subprocedure call does as a whole, and the decisions in words
 ("skipped in job_7, success in job_5").
 """
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .step_path import JobView, StepRecord, as_list, decide, job_step_records
+from .job_steps import JOB_STEPS_JOINER, StepRow, step_rows
+from .resume_rule import Decision, JobView, Reason, decide
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
 # ResumableStep names it through /myProject, which only means EC-Resume inside the plugin's project.
@@ -22,38 +23,6 @@ PLUGIN_KEY = "EC-Resume"
 
 SKIP, RUN = "skip", "run"
 INDENT = "  "
-
-
-@dataclass(frozen=True)
-class StepRow:
-    """One job step with what the tables need: its path, its depth below the top, its raw record."""
-
-    record: StepRecord
-    depth: int
-    raw: Mapping[str, Any]
-    project: str  # project of the procedure the step belongs to ("" when the server does not say)
-
-    @property
-    def path(self) -> str:
-        return self.record.path
-
-
-def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
-    """Every step of `job`, depth first in job order, paired with the path `job_step_records` gives it."""
-    flat: List[Tuple[Mapping[str, Any], int, str]] = []
-
-    def walk(steps: Any, depth: int, project: str) -> None:
-        for step in as_list(steps):
-            if not isinstance(step, Mapping):
-                continue
-            flat.append((step, depth, project))
-            called = step.get("calledProcedure")
-            if isinstance(called, Mapping):
-                walk(called.get("jobStep"), depth + 1, str(called.get("projectName") or ""))
-
-    walk(job.get("jobStep"), 0, str(job.get("projectName") or ""))
-    records = job_step_records(job)  # same walk, same order: the paths the resume rule uses
-    return [StepRow(record=r, depth=d, raw=raw, project=p) for r, (raw, d, p) in zip(records, flat)]
 
 
 def job_label(job: Mapping[str, Any]) -> str:
@@ -185,36 +154,48 @@ def _never_reached(raw: Mapping[str, Any]) -> bool:
     return not raw.get("start")
 
 
-def _final_job(why: str, views: Mapping[str, JobView], chain_ids: Sequence[str]) -> Tuple[str, str]:
-    """("error", "<job id>") from decide's "error in job <id or name>"; ("", "") for its other reasons."""
-    outcome, sep, ref = why.rpartition(" in job ")
-    view = views.get(ref) if sep else None
-    if view is not None and view.job_id in chain_ids:
-        return outcome, view.job_id
-    return "", ""
+@dataclass(frozen=True)
+class ReadJob:
+    """A job of the chain, as the words of a decision need it."""
+
+    label: str
+    rows: Mapping[str, StepRow]  # by step path
 
 
-def explain(path: str, done: bool, why: str, chain: Sequence[Mapping[str, Any]], views: Mapping[str, JobView],
-            rows_by_job: Mapping[str, Mapping[str, StepRow]]) -> str:
-    """decide's reason in words: every job the chain passed through, by name."""
-    chain_ids = [str(job.get("jobId", "")) for job in chain]
-    outcome, final_id = _final_job(why, views, chain_ids)
-    if not final_id:
-        return why
-    names = {str(job.get("jobId", "")): job_label(job) for job in chain}
-    # decide only walks on past "skipped": every job before the final one skipped this step.
-    passed = [f"skipped in {names[j]}" for j in chain_ids[: chain_ids.index(final_id)]]
-    row = rows_by_job.get(final_id, {}).get(path)
-    if done:
-        last = f"{outcome} in {names[final_id]}"
+def explain(path: str, decision: Decision, max_depth: int, read: Mapping[str, ReadJob]) -> str:
+    """A decision in words, naming every job the chain passed through.
+
+    `read` holds the jobs read, under every reference that reached them (id, or a job name).
+    """
+    reason, job = decision.reason, decision.job
+    if reason is Reason.NO_JOB_TO_RESTART:
+        return "no job to restart"
+    if reason is Reason.JOB_NOT_FOUND:
+        return f"job {job} not found"
+    if reason is Reason.LOOP:
+        return f"job {job} restarts itself in a loop"
+    if reason is Reason.STEP_NOT_IN_JOB:
+        return f"step not in job {job}"
+    if reason is Reason.CHAIN_TOO_LONG:
+        return f"restart chain longer than {max_depth} jobs"
+
+    def name(ref: str) -> str:
+        return read[ref].label if ref in read else f"job {ref}"
+
+    outcome = decision.outcome or "no outcome"
+    # The rule only walks on past "skipped": every job before the final one skipped this step.
+    passed = [f"skipped in {name(ref)}" for ref in decision.skipped_in]
+    row = read[job].rows.get(path) if job in read else None
+    if decision.done:
+        last = f"{outcome} in {name(job)}"
     elif outcome == "notRun":
         last = "never reached (notRun)"
     elif outcome == "skipped" and row is not None and _never_reached(row.raw):
-        last = f"never reached (skipped) in {names[final_id]}"
+        last = f"never reached (skipped) in {name(job)}"
     elif outcome == "skipped":
-        last = f"skipped by its own condition in {names[final_id]}"
+        last = f"skipped by its own condition in {name(job)}"
     else:
-        last = f"{outcome} in {names[final_id]}"
+        last = f"{outcome} in {name(job)}"
     return ", ".join(passed + [last])
 
 
@@ -229,14 +210,16 @@ def build_plan(chain: Sequence[Mapping[str, Any]], views: Mapping[str, JobView],
     job = chain[0]
     job_id = str(job.get("jobId", ""))
     done_set = frozenset(done_outcomes)
-    rows_by_job = {str(j.get("jobId", "")): {r.path: r for r in step_rows(j)} for j in chain}
-    rows = step_rows(job)
+    read_by_id = {str(j.get("jobId", "")): ReadJob(job_label(j), {r.path: r for r in step_rows(j)})
+                  for j in chain}
+    read = {ref: read_by_id[view.job_id] for ref, view in views.items() if view.job_id in read_by_id}
+    rows = list(read_by_id[job_id].rows.values())
     plan = RestartPlan(job_id=job_id, job_name=job_label(job), done_outcomes=done_set, max_depth=max_depth,
                        chain=[job_label(j) for j in chain])
     lines: Dict[str, PlanLine] = {}
     children: Dict[str, List[str]] = {}
     for row in rows:
-        parent = row.path.rpartition("/jobSteps/")[0]
+        parent = row.path.rpartition(JOB_STEPS_JOINER)[0]
         children.setdefault(parent, []).append(row.path)
 
     def own_decision(row: StepRow) -> Tuple[str, str]:
@@ -244,11 +227,11 @@ def build_plan(chain: Sequence[Mapping[str, Any]], views: Mapping[str, JobView],
             if str(row.raw.get("condition") or "").strip():
                 return RUN, "not EC-Resume's run condition: its own condition decides afresh"
             return RUN, "no run condition: always runs"
-        done, why = decide(row.path, job_id, views, done_set, max_depth)
-        return (SKIP if done else RUN), explain(row.path, done, why, chain, views, rows_by_job)
+        decision = decide(row.path, job_id, views, done_set, max_depth)
+        return (SKIP if decision.done else RUN), explain(row.path, decision, max_depth, read)
 
     def visit(row: StepRow, inside_skipped: str) -> None:
-        kids = [rows_by_job[job_id][p] for p in children.get(row.path, [])]
+        kids = [read_by_id[job_id].rows[p] for p in children.get(row.path, [])]
         leaf = not kids
         if inside_skipped:
             lines[row.path] = PlanLine(row.path, row.record.step_name, row.depth, SKIP,

@@ -20,6 +20,7 @@ import ec_resume.cli as cli
 import pytest
 from conftest import RUN_CONDITION, as_list, unique
 from ec_resume.cli import main
+from ec_resume.client import NotFound
 
 LIB = str(Path(__file__).resolve().parents[2] / "lib")
 PLUGIN = "subproject: '/plugins/EC-Resume/project'"
@@ -423,7 +424,7 @@ class FakeClient:
     def get_job_details(self, ref: str) -> Dict:
         self.read.append(ref)
         if ref not in self.jobs:
-            raise cli.CommanderApiError("NoSuchJob", f"Job '{ref}' does not exist", 404)
+            raise NotFound("NoSuchJob", f"Job '{ref}' does not exist", 404)
         return self.jobs[ref]
 
     def get_property(self, path: str):

@@ -148,6 +148,39 @@ def test_each_validation_failure_is_one_line_naming_the_file_and_writes_nothing(
     assert sorted(p.name for p in out.iterdir()) == ["EC-Test.jar"]  # and no half-written file
 
 
+def test_a_procedure_may_name_only_agent_modules_and_jar_files_that_exist(tree: Path, tmp_path: Path):
+    write(tree, "dsl/procedures/Run/procedure.dsl",
+          "def entry = new File(pluginDir, 'dsl/procedures/Run/entry.py').text\n"
+          "procedure 'Run', { step 'r', command: '$[/myProject/resume/bootstrap]' + entry }\n")
+    write(tree, "dsl/procedures/Run/entry.py", 'run_plugin_module("ec_resume.core")\n')
+    assert "dsl/procedures/Run/entry.py" in entries(build_jar(tree, tmp_path / "out"))
+
+    write(tree, "dsl/procedures/Run/entry.py", '\nrun_plugin_module("ec_resume.procedures.gone")\n')
+    with pytest.raises(BuildError) as caught:
+        build_jar(tree, tmp_path / "out")
+    assert str(caught.value) == ("dsl/procedures/Run/entry.py: line 2: runs module "
+                                 "'ec_resume.procedures.gone', which is not in the agent code: "
+                                 "expected lib/ec_resume/procedures/gone.py")
+
+    (tree / "dsl/procedures/Run/entry.py").unlink()
+    with pytest.raises(BuildError, match=r"procedure\.dsl: line 1: reads 'dsl/procedures/Run/entry\.py' from "
+                                         "pluginDir, which is not in the jar"):
+        build_jar(tree, tmp_path / "out")
+
+
+def test_a_folder_whose_name_holds_a_dot_keeps_it_as_promotion_does(tree: Path, tmp_path: Path):
+    # conf.d/x.txt is the property conf.d/x, not conf/x: no clash with conf/x.txt ...
+    write(tree, "dsl/properties/conf.d/x.txt", "1\n")
+    write(tree, "dsl/properties/conf/x.txt", "2\n")
+    files = entries(build_jar(tree, tmp_path / "out"))
+    assert {"dsl/properties/conf.d/x.txt", "dsl/properties/conf/x.txt"} <= set(files)
+    # ... but two files of the dot folder that lose their extensions do clash.
+    write(tree, "dsl/properties/conf.d/x.cfg", "3\n")
+    with pytest.raises(BuildError, match=r"conf\.d/x\.txt: becomes the same property as "
+                                         r"dsl/properties/conf\.d/x\.cfg"):
+        build_jar(tree, tmp_path / "out")
+
+
 def test_missing_pieces_are_named(tree: Path, tmp_path: Path):
     (tree / "META-INF" / "project.xml").unlink()
     with pytest.raises(BuildError, match=r"project\.xml: missing"):

@@ -11,6 +11,7 @@ from ec_resume.procedures.create_restart_link import BadInput, run
 from ec_resume.restart_link import (
     CREDENTIAL_REASON,
     DEFAULT_TEMPLATE,
+    NOT_FORMAL_REASON,
     LinkTemplateError,
     build_restart_links,
 )
@@ -50,11 +51,12 @@ def test_an_earlier_job_to_restart_is_replaced_in_place_never_duplicated():
     assert links.carried == ["env", "jobToRestart"]
 
 
-def test_formal_order_first_then_extra_parameters_in_their_own_order():
+def test_formal_order_and_parameters_no_longer_formal_are_left_out_like_the_cli_does():
     actual = [("z", "1"), ("extra2", "x"), ("a", "2"), ("extra1", "y")]
     links = build_restart_links(DEFAULT_TEMPLATE, "P", "B", actual,
                                 [formal("a"), formal("z"), formal("jobToRestart")], "7")
-    assert [n for n, _ in decoded(links.restart_url)] == ["a", "z", "jobToRestart", "extra2", "extra1"]
+    assert [n for n, _ in decoded(links.restart_url)] == ["a", "z", "jobToRestart"]
+    assert links.omitted == [("extra2", NOT_FORMAL_REASON), ("extra1", NOT_FORMAL_REASON)]
 
 
 def test_credential_parameters_are_left_out_with_the_reason():
@@ -147,6 +149,14 @@ def test_step_sets_both_links_and_summarises_what_they_carry():
     assert "Left out 'cred': " + CREDENTIAL_REASON in summary
     assert "/myJobStep/outcome" not in client.written
     assert "c1" not in out.getvalue()
+
+
+def test_step_says_which_parameters_the_procedure_no_longer_has():
+    client = FakeClient(a_job(("env", "prod"), ("retired", "x")), [formal("env"), formal("jobToRestart")], {})
+    assert run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO()) == 0
+    assert decoded(client.written["/myJob/report-urls/Restart this job"]) == [
+        ("env", "prod"), ("jobToRestart", "J7")]
+    assert f"Left out 'retired': {NOT_FORMAL_REASON}." in client.written["/myJobStep/summary"]
 
 
 def test_step_without_job_to_restart_explains_the_fix_and_warns():

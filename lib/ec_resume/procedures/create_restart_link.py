@@ -12,8 +12,16 @@ import sys
 from typing import Any, List, Mapping, Optional, TextIO
 
 from ..client import CommanderApiError, CommanderClient
-from ..restart_link import DEFAULT_TEMPLATE, LinkTemplateError, RestartLinks, build_restart_links
-from ..step_path import JOB_TO_RESTART, actual_parameters
+from ..job_steps import actual_parameters
+from ..restart_link import (
+    DEFAULT_TEMPLATE,
+    LEFT_OUT_REASONS,
+    LinkTemplateError,
+    RestartLinks,
+    build_restart_links,
+)
+from ..restart_parameters import CREDENTIAL
+from ..resume_rule import JOB_TO_RESTART
 
 DEFAULT_LINK_NAME = "Restart this job"
 DEFAULT_RUN_ALL_LINK_NAME = "Run all steps again"
@@ -44,8 +52,9 @@ def describe(links: RestartLinks, link_name: str, project: str, procedure: str) 
     else:
         carried = ", ".join(links.carried) if links.carried else "none"
         lines.append(f"'{link_name}' carries {len(links.carried)} parameter(s): {carried}.")
-    for name, reason in links.omitted:
-        lines.append(f"Left out '{name}': {reason}; enter it again when you start the new job.")
+    for item in links.left_out:
+        again = "; enter it again when you start the new job" if item.why == CREDENTIAL else ""
+        lines.append(f"Left out '{item.name}': {LEFT_OUT_REASONS[item.why]}{again}.")
     return "\n".join(lines)
 
 

@@ -1,23 +1,23 @@
-"""Step paths of a job tree and the resume decision (is_done / plan) that mirrors the run condition."""
+"""Step paths of a job tree, the resume decision that mirrors the run condition, and the plan built on it."""
 
 from __future__ import annotations
 
-from ec_resume.step_path import (
+from ec_resume.job_steps import StepRecord, job_step_records, outcome_property_path
+from ec_resume.report import PLUGIN_RUN_CONDITION, build_plan, explain
+from ec_resume.resume_rule import (
+    Decision,
     JobView,
-    PlanEntry,
-    StepRecord,
-    is_done,
-    job_step_records,
-    outcome_property_path,
+    Reason,
+    decide,
     parse_done_outcomes,
     parse_max_depth,
-    plan,
     views_by_id,
 )
 
 
 def step(name: str, outcome: str = "success", children: list | dict | None = None, sid: str = "") -> dict:
-    record = {"jobStepId": sid or f"id-{name}", "stepName": name, "outcome": outcome, "status": "completed"}
+    record = {"jobStepId": sid or f"id-{name}", "stepName": name, "outcome": outcome, "status": "completed",
+              "condition": PLUGIN_RUN_CONDITION}
     if children is not None:
         record["calledProcedure"] = {"jobStep": children}
     return record
@@ -61,16 +61,24 @@ def test_done_outcomes_and_depth_settings_are_read_leniently():
     assert parse_max_depth("0") == 10
 
 
-def chain() -> dict:
+def chain_jobs() -> list:
     """Job 1 failed at 'test'; job 2 restarted 1 (skipped build) and failed at deploy/upload;
-    job 3 restarted 2 and was aborted before 'notify' ran."""
+    job 3 restarted 2 and was aborted before 'notify' ran. The job to restart first."""
     j1 = job("1", [step("build"), step("test", "error"),
                    step("deploy", "skipped", [step("upload", "skipped")]), step("notify", "skipped")])
     j2 = job("2", [step("build", "skipped"), step("test"),
                    step("deploy", "error", [step("upload", "error")]), step("notify")], job_to_restart="1")
     j3 = job("3", [step("build", "skipped"), step("test", "skipped"),
                    step("deploy", "success", [step("upload")]), step("notify", "notRun")], job_to_restart="2")
-    return views_by_id([j1, j2, j3])
+    return [j3, j2, j1]
+
+
+def chain() -> dict:
+    return views_by_id(chain_jobs())
+
+
+def is_done(step_path: str, job_id: str, jobs: dict, **settings) -> bool:
+    return decide(step_path, job_id, jobs, **settings).done
 
 
 def test_a_step_skipped_by_an_earlier_restart_counts_as_done_through_the_chain():
@@ -113,17 +121,18 @@ def test_a_restart_loop_ends_in_run_instead_of_hanging():
 
 
 def test_plan_lists_each_step_of_the_job_to_restart_with_its_reason():
-    entries = plan("3", chain())
+    entries = build_plan(chain_jobs(), chain(), {"success"}, 10).lines
     assert [(e.path, e.action) for e in entries] == [
         ("build", "skip"), ("test", "skip"), ("deploy", "skip"), ("deploy/jobSteps/upload", "skip"),
         ("notify", "run")]
-    assert entries[0].reason == "success in job 1"
-    assert entries[-1] == PlanEntry("notify", "run", "notRun in job 3")
+    assert decide("build", "3", chain()) == Decision(True, Reason.DONE, "1", "success", ("3", "2"))
+    assert decide("notify", "3", chain()) == Decision(False, Reason.NOT_DONE, "3", "notRun")
 
 
-def test_plan_for_a_missing_job_is_empty_and_explicit_paths_say_why_they_run():
-    assert plan("99", chain()) == []
-    assert plan("99", chain(), step_paths=["build"]) == [PlanEntry("build", "run", "job 99 not found")]
+def test_a_missing_job_says_why_its_steps_run():
+    decision = decide("build", "99", chain())
+    assert decision == Decision(False, Reason.JOB_NOT_FOUND, "99")
+    assert explain("build", decision, 10, {}) == "job 99 not found"
 
 
 def test_outcomes_compare_without_regard_to_case_like_the_run_condition():

@@ -23,6 +23,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 from .context import Context
 from .errors import CommanderError, invalid
+from .expansion import expand as expand_property_references
 from .model import Credential, Job, JobStep, Procedure, Step, Store, now_iso
 
 Expand = Callable[[Context, str], str]
@@ -207,12 +208,8 @@ class Engine:
     `store.settings`."""
 
     def __init__(self, store: Store, expand: Optional[Expand] = None) -> None:
-        if expand is None:
-            from .properties import expand as properties_expand  # late: properties may import us
-
-            expand = properties_expand
         self.store = store
-        self._expand = expand
+        self._expand = expand or expand_property_references
         self._runs: Dict[str, _JobRun] = {}
 
     # ---- public surface
@@ -319,7 +316,7 @@ class Engine:
                 return
             js.status = "runnable"
         ctx = Context.for_job_step(js)
-        condition = js.step.condition
+        condition = js.effective_condition
         if condition is not None and condition.strip():
             try:
                 result = self._expand(ctx, condition)

@@ -18,7 +18,6 @@ from .errors import CommanderError, no_such
 
 ERROR_HANDLING = ("failProcedure", "abortProcedure", "abortProcedureNow", "abortJob", "abortJobNow", "ignore")
 OUTCOMES = ("success", "warning", "error", "skipped", "notRun")
-STATUSES = ("pending", "runnable", "scheduled", "running", "completed")
 PARAMETER_TYPES = ("entry", "textarea", "checkbox", "select", "radio", "credential", "project", "header")
 
 
@@ -166,6 +165,12 @@ class Procedure:
                 return s
         raise no_such("Step", name)
 
+    def formal_parameter(self, name: str) -> FormalParameter:
+        param = self.formal_parameters.get(name)
+        if param is None:
+            raise no_such("FormalParameter", name)
+        return param
+
 
 @dataclass
 class Credential:
@@ -249,9 +254,9 @@ class JobStep:
     finish: Optional[str] = None
     start_monotonic: Optional[float] = None
     finish_monotonic: Optional[float] = None
-    command: Optional[str] = None  # after expansion
-    shell: Optional[str] = None
-    condition: Optional[str] = None
+    command: Optional[str] = None  # as run, after expansion: read effective_command
+    shell: Optional[str] = None  # as run, after expansion: read effective_shell
+    condition: Optional[str] = None  # as the job reached it: read effective_condition
     run_condition_result: Optional[str] = None
     resource_name: str = "local"
     log_path: Optional[str] = None
@@ -269,6 +274,20 @@ class JobStep:
     @property
     def is_call(self) -> bool:
         return self.called_procedure is not None
+
+    # What a job step shows for its command, shell and condition: what it ran, else what its step defines.
+
+    @property
+    def effective_command(self) -> Optional[str]:
+        return self.command if self.command is not None else self.step.command
+
+    @property
+    def effective_shell(self) -> Optional[str]:
+        return self.shell if self.shell is not None else self.step.shell
+
+    @property
+    def effective_condition(self) -> Optional[str]:
+        return self.condition if self.condition is not None else self.step.condition
 
     def path(self) -> str:
         """Step names from the top of the job, joined the way property paths address them."""
@@ -353,11 +372,11 @@ class Store:
         return self.project(project_name).procedure(procedure_name)
 
     def job(self, id_or_name: str) -> Job:
+        """A job by its id, else by its name: the one lookup of getJobDetails, /jobs/<id> and /jobs/<name>."""
         job = self.jobs.get(id_or_name)
         if job is None:
-            for candidate in self.jobs.values():
-                if candidate.name == id_or_name:
-                    return candidate
+            job = next((j for j in self.jobs.values() if j.name == id_or_name), None)
+        if job is None:
             raise no_such("Job", id_or_name)
         return job
 
@@ -373,13 +392,28 @@ class Store:
             raise no_such("User", name)
         return user
 
-    def promoted_plugin(self, key: str) -> Plugin:
-        for plugin in self.plugins.values():
-            if plugin.key == key and plugin.promoted:
-                return plugin
-        raise no_such("Plugin", key)
+    def check_password(self, user_name: str, password: str) -> bool:
+        user = self.users.get(user_name)
+        return user is not None and user.password == password
 
-    # ---- creation helpers shared by the API layer, the DSL reader and plugin promotion
+    def plugin(self, name_or_key: str, promoted_only: bool = False) -> Plugin:
+        """The one plugin lookup: by its name KEY-VERSION, else by its key: the promoted version, else
+        (unless `promoted_only`) the newest installed."""
+        with self.lock:
+            exact = self.plugins.get(name_or_key)
+            if exact is not None:
+                return exact
+            same_key = [p for p in self.plugins.values() if p.key == name_or_key]
+            found = [p for p in same_key if p.promoted] or ([] if promoted_only else same_key)
+            if found:
+                return found[-1]
+        raise no_such("Plugin", name_or_key)
+
+    def promoted_plugin(self, key: str) -> Plugin:
+        """What `/plugins/<key>` names: the promoted version of the key (or that exact KEY-VERSION)."""
+        return self.plugin(key, promoted_only=True)
+
+    # ---- creation helpers shared by the backend, the engine and plugin promotion
 
     def add_user(self, name: str, password: str, full_name: str = "") -> User:
         with self.lock:

@@ -2,7 +2,7 @@
 
 Promotion of a real plugin runs its `ec_setup` → `dsl/promote.groovy` → PluginWizard's BasePlugin
 (plugin-anatomy.md §3-4). The emulator does not run that Groovy; `promotion_ops` produces the same
-objects as DSL operations, which the API layer applies like any other DSL. `install_plugin` and
+objects as DSL operations, which the backend applies like any other DSL. `install_plugin` and
 `mark_promoted` are the only functions here that touch the store.
 """
 
@@ -18,9 +18,10 @@ import zipfile
 from typing import Dict, List, Optional
 from xml.etree import ElementTree
 
-from .dsl import DslError, DslOp, normalise_arg, parse_dsl
-from .errors import CommanderError, no_such
+from .dsl import DslError, DslOp, parse_dsl
+from .errors import CommanderError
 from .model import Plugin, Store
+from .schema import FORMAL_PARAMETER, FieldValueError, argument_text
 
 PLUGIN_XML = "META-INF/plugin.xml"
 PROCEDURES_DIR = "dsl/procedures"
@@ -118,13 +119,6 @@ def install_plugin(store: Store, jar_bytes: bytes, plugins_root: str) -> Plugin:
 # ------------------------------------------------------------------------------------------ promote
 
 
-def _plugin(store: Store, plugin_name: str) -> Plugin:
-    plugin = store.plugins.get(plugin_name)
-    if plugin is None:
-        raise no_such("Plugin", plugin_name)
-    return plugin
-
-
 def _read_text(path: str, shown: str) -> str:
     try:
         with open(path, encoding="utf-8", newline="") as fh:
@@ -174,6 +168,9 @@ def _property_ops(plugin_dir: str, project_name: str, keep_extension: bool) -> L
     return ops
 
 
+_REQUIRED = FORMAL_PARAMETER.field("required")
+
+
 def _form_parameters(form_text: str, shown: str, project_name: str, procedure_name: str,
                      declared: set) -> List[DslOp]:
     """formalParameter ops from form.xml, mapped as BasePlugin.buildFormalParametersFromFormXml does."""
@@ -201,9 +198,9 @@ def _form_parameters(form_text: str, shown: str, project_name: str, procedure_na
         required = child("required")
         if required:
             try:
-                args["required"] = normalise_arg("required", required) or "0"
-            except ValueError as exc:
-                raise _invalid(f"{shown}: parameter '{name}': {exc}") from None
+                args["required"] = argument_text(_REQUIRED, required)
+            except FieldValueError as exc:
+                raise _invalid(f"{shown}: parameter '{name}': {exc.message}") from None
         if child("condition"):
             args["required"] = "0"  # a conditional field cannot be required (plugin-anatomy.md §4)
         for tag, arg in (("documentation", "description"), ("type", "type"), ("label", "label")):
@@ -262,7 +259,7 @@ def promotion_ops(store: Store, plugin_name: str) -> List[DslOp]:
     A DSL error in the plugin surfaces as one CommanderError naming the file inside the jar and its line.
     """
     with store.lock:
-        plugin = _plugin(store, plugin_name)
+        plugin = store.plugin(plugin_name)
         keep_extension = _keep_extensions(store, plugin.name)
     plugin_dir = plugin.plugin_dir
     if not plugin_dir or not os.path.isdir(plugin_dir):
@@ -287,7 +284,7 @@ def mark_promoted(store: Store, plugin_name: str, promote: bool = True) -> Plugi
     Once promoted, `/plugins/<key>/project` resolves to its project (via `Store.promoted_plugin`).
     """
     with store.lock:
-        plugin = _plugin(store, plugin_name)
+        plugin = store.plugin(plugin_name)
         if not promote:
             plugin.promoted = False
             return plugin

@@ -34,11 +34,13 @@ from urllib.parse import quote
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .api import Dispatcher, parse_bool
+from .dispatch import Dispatcher
+from .engine import Engine
 from .errors import CommanderError, invalid
 from .faults import DroppedConnection, Faults, RequestLog
 from .model import Store
-from .wire_rest import error_response, handle_rest, json_response, request_session
+from .schema import parse_bool
+from .wire_rest import error_response, handle_rest, json_response
 from .wire_xml import handle_xml
 
 log = logging.getLogger("commander_emulator")
@@ -76,8 +78,6 @@ class Emulator:
 
     def __init__(self, workspace_root: Optional[str] = None, admin_user: str = "admin",
                  admin_password: str = "changeme") -> None:
-        from .engine import Engine
-
         self._own_workspace = workspace_root is None
         self.workspace_root = workspace_root or tempfile.mkdtemp(prefix="commander-emulator-")
         os.makedirs(self.workspace_root, exist_ok=True)
@@ -152,7 +152,7 @@ class Emulator:
     # ---- the UI
 
     def _ui_run(self, request: Request) -> Response:
-        session = request_session(self.dispatcher, request)
+        session = self.dispatcher.authenticator.session_for(request)
         if session is None:
             response = _text("runProcedure.php: log in first (session cookie or Basic auth)", 401)
             response.headers["WWW-Authenticate"] = 'Basic realm="CloudBees CD"'

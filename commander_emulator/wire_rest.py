@@ -5,23 +5,21 @@ works on any URL. Arguments are the query parameters, then the JSON (or form) bo
 parameters, later ones winning. Answers are the dispatcher's dict as JSON; an error is the HTTP status of
 its code with `{"error": {"code", "message", "details", "where"}}` [U shape].
 
-Authentication: `Authorization: Basic`, cookie `sessionId=<id>`, or cookie `session=<urlencoded JSON
-{"username", "sessionId"}>`; without a valid one every API but login answers 401.
+Without a valid session (see `authentication`) every API but login answers 401.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, Dict, Optional, Tuple
-from urllib.parse import unquote
 
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from .api import Dispatcher, json_object
+from .arguments import json_object
+from .dispatch import Dispatcher
 from .errors import CommanderError
-from .model import Session
 
 PREFIX = "/rest/v1.0"
 _PROC = "/projects/<projectName>/procedures/<procedureName>"
@@ -54,35 +52,6 @@ ROUTES: Dict[str, Dict[str, str]] = {
 _PROPERTY_ROUTE = "/properties/<path:propertyName>"
 _PROPERTY_PATH = PREFIX + "/properties/"
 _URLS = Map([Rule(PREFIX + route, endpoint=route) for route in ROUTES], strict_slashes=False)
-
-
-# ------------------------------------------------------------------------------------------- sessions
-
-
-def _session_cookie_id(raw: Optional[str]) -> Optional[str]:
-    """The sessionId inside the newer `session=<urlencoded JSON>` cookie; None when absent or unreadable."""
-    if not raw:
-        return None
-    try:
-        data = json.loads(unquote(raw))
-    except ValueError:
-        return None
-    return str(data.get("sessionId")) if isinstance(data, dict) and data.get("sessionId") else None
-
-
-def request_session(dispatcher: Dispatcher, request: Request, explicit_id: Optional[str] = None
-                    ) -> Optional[Session]:
-    """The caller's session, trying in turn: an explicit id (XML attribute), the cookies, Basic auth."""
-    for session_id in (explicit_id, request.cookies.get("sessionId"),
-                       _session_cookie_id(request.cookies.get("session"))):
-        if session_id:
-            session = dispatcher.authenticate(session_id=session_id)
-            if session is not None:
-                return session
-    auth = request.authorization
-    if auth is not None and auth.type == "basic":
-        return dispatcher.authenticate(user_name=auth.username, password=auth.password)
-    return None
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -160,7 +129,7 @@ def handle_rest(dispatcher: Dispatcher, request: Request) -> Response:
         args.pop("request", None)
         args.update(_body_args(request))
         args.update(path_args)
-        session = request_session(dispatcher, request) if api != "login" else None
+        session = dispatcher.authenticator.session_for(request) if api != "login" else None
         result = dispatcher.call(api, args, session, wire="rest")
     except CommanderError as exc:
         return error_response(exc)

@@ -21,7 +21,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
-from .api import Dispatcher
+from .authentication import invalid_session
+from .dispatch import Dispatcher
 from .errors import CommanderError
 from .model import Session
 
@@ -183,19 +184,16 @@ def _parse_envelope(body: bytes) -> Tuple[Any, List[ParsedRequest]]:
 
 def handle_xml(dispatcher: Dispatcher, request: Request) -> Response:
     """Answer one `/commanderRequest` envelope. DroppedConnection (an injected fault) propagates."""
-    from .wire_rest import request_session
-
     if request.method != "POST":
         return envelope_error(CommanderError("InvalidRequest", "/commanderRequest expects POST"), 405)
     try:
         root, items = _parse_envelope(request.get_data())
     except CommanderError as exc:
         return envelope_error(exc, 400)
-    session = request_session(dispatcher, request, root.get("sessionId"))
+    session = dispatcher.authenticator.session_for(request, root.get("sessionId"))
     # A batch may open with a login whose session the later requests use; otherwise no session is a 401.
     if session is None and items[0][1] != "login":
-        error = CommanderError("InvalidSession", "No valid session: log in or send credentials")
-        return envelope_error(error, 401)
+        return envelope_error(invalid_session(), 401)
     responses = _responses_root()
     new_session: Optional[Session] = None
     # Every mode runs the requests one by one, in order [U: "single" is no real transaction here].

@@ -10,8 +10,8 @@ import pytest
 import requests
 from conftest import ApiError, CommanderClient, unique
 
-from commander_emulator.api import HANDLERS
 from commander_emulator.faults import Faults, RequestLog
+from commander_emulator.handlers import HANDLERS
 
 pytestmark = pytest.mark.emulator_only
 

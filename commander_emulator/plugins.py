@@ -21,11 +21,11 @@ from xml.etree import ElementTree
 from .dsl import DslError, DslOp, parse_dsl
 from .errors import CommanderError
 from .model import Plugin, Store
+from .plugin_layout import PROPERTIES_DIR, is_promoted, property_name
 from .schema import FORMAL_PARAMETER, FieldValueError, argument_text
 
 PLUGIN_XML = "META-INF/plugin.xml"
 PROCEDURES_DIR = "dsl/procedures"
-PROPERTIES_DIR = "dsl/properties"
 # [U] error code for a jar the server refuses to install.
 INVALID_PLUGIN = "InvalidPlugin"
 # key and version become a folder name; refuse anything that could leave the plugins folder.
@@ -134,27 +134,20 @@ def _keep_extensions(store: Store, project_name: str) -> bool:
     return prop is not None and not prop.is_sheet and (prop.value or "").strip().lower() == "true"
 
 
-def _property_name(entry: str, keep_extension: bool) -> str:
-    # BasePlugin cuts at the last '.', for folders as well as files.
-    if keep_extension:
-        return entry
-    dot = entry.rfind(".")
-    return entry[:dot] if dot > -1 else entry
-
-
 def _property_ops(plugin_dir: str, project_name: str, keep_extension: bool) -> List[DslOp]:
-    """dsl/properties/ mirrored into the plugin project: folders become sheets, files their text."""
+    """dsl/properties/ mirrored into the plugin project: folders become sheets, files their text, named by
+    plugin_layout's rule (the one the jar build and promote.groovy follow)."""
     ops: List[DslOp] = []
 
     def walk(folder: str, rel: str, prefix: str) -> None:
         for entry in sorted(os.listdir(folder)):  # [U] BasePlugin walks in file-system order
+            if not is_promoted(entry):
+                continue
             path = os.path.join(folder, entry)
             rel_path = f"{rel}/{entry}"
-            name = _property_name(entry, keep_extension)
-            if not name:
-                raise _invalid(f"{rel_path}: the name left after removing the extension is empty")
-            prop_path = f"{prefix}{name}"
-            if os.path.isdir(path):
+            is_dir = os.path.isdir(path)
+            prop_path = f"{prefix}{property_name(entry, not is_dir, keep_extension)}"
+            if is_dir:
                 ops.append(DslOp("property", {"projectName": project_name, "propertyName": prop_path,
                                               "sheet": "1"}, f"{rel_path}:1"))
                 walk(path, rel_path, prop_path + "/")

@@ -159,6 +159,16 @@ def test_promotion_ops_create_the_project_and_its_plugin_properties(store: Store
     assert props["lib/nested/deep"]["value"] == "print('deep')\n"
     assert props["version"]["value"] == "1.2.3"
     assert all(p["projectName"] == "EC-Demo-1.2.3" for p in props.values())
+
+
+def test_property_names_follow_the_plugin_layout_rule(store: Store, root: str) -> None:
+    jar = build_jar(**{"dsl/properties/conf.d/app.ini": "a=1\n", "dsl/properties/.hidden": "x",
+                       "dsl/properties/.hidden.d/y.txt": "y"})
+    ops = promotion_ops(store, install_plugin(store, jar, root).name)
+    props = {p["propertyName"]: p for p in args_of(ops, "property") if "procedureName" not in p}
+    # A folder keeps its name, dots and all; a file loses its extension; dot files are not promoted.
+    assert props["conf.d"]["sheet"] == "1" and props["conf.d/app"]["value"] == "a=1\n"
+    assert not [name for name in props if name.startswith(".")]
     names = [p["propertyName"] for p in args_of(ops, "property")]
     assert names.index("lib") < names.index("lib/nested") < names.index("lib/nested/deep")
 

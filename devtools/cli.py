@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Callable, List
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_USER = "admin"
@@ -32,25 +32,31 @@ def cmd_test(extra: List[str]) -> int:
     return subprocess.call(args, cwd=ROOT, env=env)
 
 
-def _build() -> Path:
+def say(text: str) -> None:
+    """Print at once: a caller reading our stdout through a pipe (serve's URL line) waits for it."""
+    print(text, flush=True)
+
+
+def progress(total: int) -> Callable[[str], None]:
+    """Prints "[n/total] <text> ..." for the n-th stage of a command."""
+    counter = iter(range(1, total + 1))
+    return lambda text: say(f"[{next(counter)}/{total}] {text} ...")
+
+
+def _built(step: Callable[[str], None]) -> Path:
+    """out/EC-Resume.jar, built and validated as the command's first stage."""
     from devtools.package import build_jar
 
-    return build_jar(ROOT, ROOT / "out")
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
+    out = ROOT / "out"
+    step(f"building {(out / 'EC-Resume.jar').relative_to(ROOT)}")
+    return build_jar(ROOT, out)
 
 
 def cmd_jar() -> int:
     from devtools.package import plugin_name_of
 
-    print(f"[1/1] building {_shown(ROOT / 'out' / 'EC-Resume.jar')} ...", flush=True)
-    jar = _build()
-    print(f"built and validated {plugin_name_of(jar)}: {jar}", flush=True)
+    jar = _built(progress(1))
+    say(f"built and validated {plugin_name_of(jar)}: {jar}")
     return 0
 
 
@@ -58,24 +64,26 @@ def cmd_install(server: str, user: str) -> int:
     from devtools.install import install, password_for
 
     password = password_for(user)  # asked before the build, so a missing password costs nothing
-    print(f"[1/2] building {_shown(ROOT / 'out' / 'EC-Resume.jar')} ...", flush=True)
-    jar = _build()
-    print(f"[2/2] installing and promoting it on {server} as {user} ...", flush=True)
+    step = progress(2)
+    jar = _built(step)
+    step(f"installing and promoting it on {server} as {user}")
     name = install(server, user, jar, password=password)
-    print(f"{name} installed and promoted on {server}", flush=True)
+    say(f"{name} installed and promoted on {server}")
     return 0
 
 
 def cmd_demo() -> int:
     from devtools.demo import run_demo
 
-    return run_demo(ROOT)
+    step = progress(5)
+    return run_demo(_built(step), step, say)
 
 
 def cmd_serve(port: int) -> int:
     from devtools.demo import serve
 
-    return serve(ROOT, port)
+    step = progress(3)
+    return serve(_built(step), port, step, say)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,16 +125,18 @@ def _one_line(error: BaseException) -> str:
 def run(argv: List[str]) -> int:
     if argv[:1] == ["test"]:  # everything after `test` belongs to pytest, options included
         return cmd_test(argv[1:])
-    from ec_resume.client import CommanderApiError
+    # Imported past `test`, here and in each command: pytest must run even when this code does not import.
+    from requests import RequestException
 
     from devtools.demo import DemoError
     from devtools.install import InstallError
     from devtools.package import BuildError
     from devtools.sample_procedure import SampleError
+    from devtools.server_api import ApiError, JobTimeout
 
     try:
         return _dispatch(argv)
-    except (BuildError, InstallError, DemoError, SampleError, CommanderApiError) as exc:
+    except (BuildError, InstallError, DemoError, SampleError, ApiError, JobTimeout, RequestException) as exc:
         print(f"build.py: {_one_line(exc)}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:

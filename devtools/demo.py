@@ -6,8 +6,9 @@ with modifyStep, click the failed job's "Restart this job" link exactly as store
 cookie), and check from the jobs and the marker files that the restarted job skipped steps 1-4 and ran
 5-10. `serve` leaves the same setup running for a person to explore.
 
-Server calls go through ec_resume's own REST client (the one the plugin's steps use); only the link is
-fetched with `requests`, since following it means looking at the redirect instead of the JSON.
+The demo plays the user, so its calls go through the developer side's client (devtools/server_api.py);
+the plugin's own client is exercised where it belongs, inside the jobs' steps. build.py builds the jar
+and numbers the progress lines; this module proves the jar it is given.
 """
 
 from __future__ import annotations
@@ -26,24 +27,18 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
-from ec_resume.client import CommanderApiError, CommanderClient
-from ec_resume.step_path import as_list
 
+from commander_emulator.server import Emulator
 from devtools import sample_procedure as sample
-from devtools.install import install
-from devtools.package import build_jar, plugin_name_of
+from devtools.install import install_jar
+from devtools.package import plugin_name_of
+from devtools.server_api import JobTimeout, ServerApi, as_list
 
 RESTART_LINK = "Restart this job"
 JOB_PAGE = re.compile(r"/commander/link/jobDetails/jobs/([^/]+)$")
 JOB_TIMEOUT = 120.0  # seconds; a demo step only echoes to a file, so this is reached only when stuck
-POLL = 0.05
 
 Printer = Callable[[str], None]
-
-
-def say(text: str) -> None:
-    """Print at once: a caller reading our stdout through a pipe waits for the URL line."""
-    print(text, flush=True)
 
 
 class DemoError(Exception):
@@ -146,76 +141,41 @@ def count_runs(markers: Path) -> Dict[int, int]:
 # ----------------------------------------------------------------------------------- server side
 
 
-class DemoServer:
-    """A logged-in user of one CD/RO server, with the few calls the scenario needs."""
-
-    def __init__(self, base_url: str, user: str, password: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.user, self.password = user, password
-        login = CommanderClient(self.base_url).call("login", "POST", "/sessions",
-                                                    body={"userName": user, "password": password})
-        self.session_id = str(login.get("sessionId") or "")
-        if not self.session_id:
-            raise DemoError(f"login as {user} at {self.base_url}: the server answered without a sessionId")
-        self.client = CommanderClient(self.base_url, session_id=self.session_id)
-
-    def install_plugin(self, jar: Path) -> str:
-        return install(self.base_url, self.user, jar, password=self.password)
-
-    def define_sample(self, markers: Path, broken: Optional[str]) -> None:
-        dsl = sample.sample_dsl(markers, broken=broken)
-        self.client.call("evalDsl", "POST", "/server/dsl", body={"dsl": dsl})
-
-    def fix_failing_step(self, markers: Path) -> None:
-        step = sample.STEPS[sample.FAILING_STEP - 1]
-        path = "/projects/{}/procedures/{}/steps/{}".format(
-            *(quote(part, safe="") for part in (sample.PROJECT, sample.PROCEDURE, step.name)))
-        self.client.call("modifyStep", "PUT", path, body={"command": sample.fixed_step_command(markers)},
-                         idempotent=True)
-
-    def run_sample(self) -> str:
-        return self.client.run_procedure(sample.PROJECT, sample.PROCEDURE, {"jobToRestart": ""})
-
-    def wait(self, job_id: str) -> Dict[str, Any]:
-        deadline = time.monotonic() + JOB_TIMEOUT
-        while self.client.get_job_status(job_id).get("status") != "completed":
-            if time.monotonic() > deadline:
-                raise DemoError(f"job {job_id} did not complete within {JOB_TIMEOUT:.0f} s")
-            time.sleep(POLL)
-        return self.client.get_job_details(job_id)
-
-    def restart_link(self, job_id: str) -> str:
-        link = self.client.get_property(f"/jobs/{job_id}/report-urls/{RESTART_LINK}")
-        if not link:
-            raise DemoError(f"NOT resumed: job {job_id} has no '{RESTART_LINK}' link (see its "
-                            f"'{sample.LINK_STEP}' step)")
-        return link
-
-    def follow(self, link: str) -> str:
-        """Click a stored link as this user; the id of the job it started (from the 302 to its page)."""
-        # [U] the UI's run link answers 302 to /commander/link/jobDetails/jobs/<jobId> (KBEC-00160's form)
-        try:
-            answer = requests.get(urljoin(self.base_url + "/", link), cookies={"sessionId": self.session_id},
-                                  allow_redirects=False, timeout=60)
-        except requests.RequestException as exc:
-            raise DemoError(f"NOT resumed: '{RESTART_LINK}' {link}: {type(exc).__name__}") from None
-        found = JOB_PAGE.search(urlsplit(answer.headers.get("Location", "")).path)
-        if answer.status_code != 302 or not found:
-            raise DemoError(f"NOT resumed: '{RESTART_LINK}' answered HTTP {answer.status_code}: expected 302 "
-                            "to the new job's page")
-        return unquote(found.group(1))
+def define_sample(api: ServerApi, markers: Path, broken: Optional[str]) -> None:
+    api.rest("POST", "server/dsl", json={"dsl": sample.sample_dsl(markers, broken=broken)})
 
 
-def _progress(out: Printer, total: int) -> Callable[[str], None]:
-    counter = iter(range(1, total + 1))
-    return lambda text: out(f"[{next(counter)}/{total}] {text} ...")
+def fix_failing_step(api: ServerApi, markers: Path) -> None:
+    step = sample.STEPS[sample.FAILING_STEP - 1]
+    route = "projects/{}/procedures/{}/steps/{}".format(
+        *(quote(part, safe="") for part in (sample.PROJECT, sample.PROCEDURE, step.name)))
+    api.rest("PUT", route, json={"command": sample.fixed_step_command(markers)})
 
 
-def _relative(root: Path, path: Path) -> str:
+def run_sample(api: ServerApi) -> str:
+    return api.run_procedure(sample.PROJECT, sample.PROCEDURE, {"jobToRestart": ""})
+
+
+def restart_link(api: ServerApi, job_id: str) -> str:
+    link = api.get_property(f"/jobs/{job_id}/report-urls/{RESTART_LINK}")
+    if not link:
+        raise DemoError(f"NOT resumed: job {job_id} has no '{RESTART_LINK}' link (see its "
+                        f"'{sample.LINK_STEP}' step)")
+    return link
+
+
+def follow(api: ServerApi, link: str) -> str:
+    """Click a stored link as `api`'s user; the id of the job it started (from the 302 to its page)."""
+    # [U] the UI's run link answers 302 to /commander/link/jobDetails/jobs/<jobId> (KBEC-00160's form)
     try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+        answer = api.http.get(urljoin(api.base_url + "/", link), allow_redirects=False, timeout=60)
+    except requests.RequestException as exc:
+        raise DemoError(f"NOT resumed: '{RESTART_LINK}' {link}: {type(exc).__name__}") from None
+    found = JOB_PAGE.search(urlsplit(answer.headers.get("Location", "")).path)
+    if answer.status_code != 302 or not found:
+        raise DemoError(f"NOT resumed: '{RESTART_LINK}' answered HTTP {answer.status_code}: expected 302 "
+                        "to the new job's page")
+    return unquote(found.group(1))
 
 
 def _check_port(port: int) -> None:
@@ -232,42 +192,41 @@ def _check_port(port: int) -> None:
                             "free port, or none for any free one") from None
 
 
-def _started_emulator(port: int = 0) -> Any:
-    from commander_emulator.server import Emulator
-
+def _started_emulator(port: int = 0) -> Emulator:
     _check_port(port)
     emulator = Emulator()
     emulator.start(port)
     return emulator
 
 
-def run_demo(root: Path, out: Printer = say, env: Optional[Mapping[str, str]] = None) -> int:
-    """The whole scenario; prints progress, both jobs' tables, the jar and the verdict. 0 when resumed."""
+def _admin(emulator: Emulator) -> ServerApi:
+    return ServerApi(emulator.url, emulator.admin_user, emulator.admin_password)
+
+
+def run_demo(jar: Path, step: Printer, out: Printer, env: Optional[Mapping[str, str]] = None) -> int:
+    """The whole scenario on a built jar; `step` prints progress, `out` both jobs' tables, the jar and
+    the verdict. 0 when resumed."""
     broken = sample.break_mode(os.environ if env is None else env)
-    step = _progress(out, 5)
-    jar = root / "out" / "EC-Resume.jar"
-    step(f"building {_relative(root, jar)}")
-    jar = build_jar(root, root / "out")
     step("starting the embedded CD/RO emulator")
     emulator = _started_emulator()
     markers = Path(tempfile.mkdtemp(prefix="ec-resume-demo-"))
     try:
-        server = DemoServer(emulator.url, emulator.admin_user, emulator.admin_password)
-        step(f"installing and promoting {plugin_name_of(jar)} at {emulator.url} over REST")
-        server.install_plugin(jar)
-        server.define_sample(markers, broken)
-        note = f" (resume broken on purpose: {broken})" if broken else ""
-        step(f"running '{sample.PROCEDURE}' of '{sample.PROJECT}': {len(sample.STEPS)} steps, "
-             f"step {sample.FAILING_STEP} fails{note}")
-        first = server.wait(server.run_sample())
-        step(f"fixing step {sample.FAILING_STEP} (modifyStep) and clicking '{RESTART_LINK}'")
-        server.fix_failing_step(markers)
-        second: Optional[Dict[str, Any]] = None
-        try:
-            second = server.wait(server.follow(server.restart_link(first["jobId"])))
-            verdict = judge(first, second, count_runs(markers))
-        except DemoError as exc:  # no restarted job to show: the verdict says why
-            verdict = Verdict(False, str(exc))
+        with _admin(emulator) as api:
+            step(f"installing and promoting {plugin_name_of(jar)} at {emulator.url} over REST")
+            install_jar(api, jar)
+            define_sample(api, markers, broken)
+            note = f" (resume broken on purpose: {broken})" if broken else ""
+            step(f"running '{sample.PROCEDURE}' of '{sample.PROJECT}': {len(sample.STEPS)} steps, "
+                 f"step {sample.FAILING_STEP} fails{note}")
+            first = api.wait_for_job(run_sample(api), JOB_TIMEOUT)
+            step(f"fixing step {sample.FAILING_STEP} (modifyStep) and clicking '{RESTART_LINK}'")
+            fix_failing_step(api, markers)
+            second: Optional[Dict[str, Any]] = None
+            try:
+                second = api.wait_for_job(follow(api, restart_link(api, first["jobId"])), JOB_TIMEOUT)
+                verdict = judge(first, second, count_runs(markers))
+            except (DemoError, JobTimeout) as exc:  # no restarted job to show: the verdict says why
+                verdict = Verdict(False, str(exc))
         for title, job in (("first job", first), ("restarted job", second)):
             if job is not None:
                 out("")
@@ -289,21 +248,17 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def serve(root: Path, port: int = 0, out: Printer = say) -> int:
-    """Run the emulator with the plugin and the sample procedure installed until Ctrl-C or SIGTERM."""
+def serve(jar: Path, port: int, step: Printer, out: Printer) -> int:
+    """Run the emulator with `jar` and the sample procedure installed until Ctrl-C or SIGTERM."""
     _stop_on_sigterm()
-    step = _progress(out, 3)
-    jar = root / "out" / "EC-Resume.jar"
-    step(f"building {_relative(root, jar)}")
-    jar = build_jar(root, root / "out")
     step("starting the embedded CD/RO emulator")
     emulator = _started_emulator(port)
     markers = Path(tempfile.mkdtemp(prefix="ec-resume-serve-"))
     try:
-        server = DemoServer(emulator.url, emulator.admin_user, emulator.admin_password)
         step(f"installing {plugin_name_of(jar)} and the sample procedure")
-        name = server.install_plugin(jar)
-        server.define_sample(markers, None)
+        with _admin(emulator) as api:
+            name = install_jar(api, jar)
+            define_sample(api, markers, None)
         url, user, password = emulator.url, emulator.admin_user, emulator.admin_password
         failing = sample.STEPS[sample.FAILING_STEP - 1].name
         out(f"CloudBees CD/RO emulator at {url}")
@@ -317,6 +272,7 @@ def serve(root: Path, port: int = 0, out: Printer = say) -> int:
             f"-H 'Content-Type: application/json' -d '{{\"projectName\": \"{sample.PROJECT}\", "
             f"\"procedureName\": \"{sample.PROCEDURE}\"}}'")
         out("Press Ctrl-C to stop.")
+        # Not the emulator's serve_forever: it starts an emulator of its own, with no place for the sample.
         try:
             while True:
                 time.sleep(3600)
@@ -326,7 +282,3 @@ def serve(root: Path, port: int = 0, out: Printer = say) -> int:
     finally:
         emulator.stop()
         shutil.rmtree(markers, ignore_errors=True)
-
-
-__all__ = ["CommanderApiError", "DemoError", "DemoServer", "StepRow", "Verdict", "count_runs",
-           "format_table", "judge", "run_demo", "serve", "step_rows"]

@@ -9,33 +9,28 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Dict, Iterator, Optional
 from urllib.parse import quote
 
 import requests
 
 from devtools.package import BuildError, plugin_name_of
-
-REST = "/rest/v1.0"
+from devtools.server_api import ApiError, ServerApi
 
 
 class InstallError(Exception):
     """Installing failed; str() is one line saying which call and why."""
 
 
-def _answer(response: requests.Response, what: str) -> Dict[str, Any]:
+@contextmanager
+def _failing_as(what: str) -> Iterator[None]:
+    """An error answer of the server as InstallError("<what> failed: [code] message (HTTP n)")."""
     try:
-        body = response.json() if response.content.strip() else {}
-    except ValueError:
-        body = None
-    if response.ok and isinstance(body, dict):
-        return body
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and error.get("code"):
-        message = " ".join(str(error.get("message", "")).split())
-        raise InstallError(f"{what} failed: [{error['code']}] {message} (HTTP {response.status_code})")
-    raise InstallError(f"{what} failed: HTTP {response.status_code} without a CD/RO answer")
+        yield
+    except ApiError as exc:
+        raise InstallError(f"{what} failed: {exc}") from None
 
 
 def password_for(user: str) -> str:
@@ -49,42 +44,44 @@ def password_for(user: str) -> str:
     return getpass.getpass(f"CD/RO password for {user}: ")
 
 
+def _plugin_name(jar: Path) -> str:
+    try:
+        return plugin_name_of(jar)
+    except BuildError as exc:
+        raise InstallError(str(exc)) from None
+
+
+def install_jar(api: ServerApi, jar: Path, *, force: bool = False) -> str:
+    """installPlugin `jar` and promotePlugin it as `api`'s user; returns the plugin name."""
+    jar = Path(jar)
+    fallback_name = _plugin_name(jar)
+    data: Optional[Dict[str, str]] = {"force": "1"} if force else None
+    with jar.open("rb") as handle, _failing_as(f"installPlugin {jar.name}"):
+        installed = api.rest("POST", "plugins", params={"request": "installPlugin"}, data=data,
+                             files={"file": (jar.name, handle, "application/java-archive")})
+    plugin = installed.get("plugin")
+    # [U] installPlugin answers with the plugin object; the jar's own descriptor is the fallback.
+    name = str(plugin.get("pluginName") or fallback_name) if isinstance(plugin, dict) else fallback_name
+    with _failing_as(f"promotePlugin {name}"):
+        api.rest("POST", f"plugins/{quote(name, safe='')}", params={"request": "promotePlugin"})
+    return name
+
+
 def install(server_url: str, user: str, jar: Path, *, password: Optional[str] = None, verify_tls: bool = True,
             force: bool = False, timeout: float = 120.0) -> str:
-    """Log in as `user`, install `jar` (installPlugin) and promote it; returns the plugin name.
+    """Log in as `user`, install `jar` and promote it; returns the plugin name.
 
-    `password` is for callers that already hold one (the demo's own emulator); otherwise see password_for.
+    `password` is for callers that already hold one; otherwise see password_for.
     """
     base = server_url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise InstallError(f"server URL '{server_url}': expected http(s)://host[:port]")
-    jar = Path(jar)
+    _plugin_name(Path(jar))  # a jar that is not a plugin fails before the password is asked for
     try:
-        fallback_name = plugin_name_of(jar)
-    except BuildError as exc:
-        raise InstallError(str(exc)) from None
-    session = requests.Session()
-    session.verify = verify_tls
-    try:
-        credentials = {"userName": user, "password": password if password is not None else password_for(user)}
-        login = _answer(session.post(f"{base}{REST}/sessions", json=credentials, timeout=timeout),
-                        f"login as {user}")
-        session_id = login.get("sessionId")
-        if not session_id:
-            raise InstallError(f"login as {user} failed: the server answered without a sessionId")
-        session.cookies.set("sessionId", str(session_id))
-        data: Optional[Dict[str, str]] = {"force": "1"} if force else None
-        with jar.open("rb") as handle:
-            installed = _answer(session.post(f"{base}{REST}/plugins", params={"request": "installPlugin"},
-                                             files={"file": (jar.name, handle, "application/java-archive")},
-                                             data=data, timeout=timeout), f"installPlugin {jar.name}")
-        plugin = installed.get("plugin")
-        # [U] installPlugin answers with the plugin object; the jar's own descriptor is the fallback.
-        name = str(plugin.get("pluginName") or fallback_name) if isinstance(plugin, dict) else fallback_name
-        _answer(session.post(f"{base}{REST}/plugins/{quote(name, safe='')}",
-                             params={"request": "promotePlugin"}, timeout=timeout), f"promotePlugin {name}")
-        return name
+        with _failing_as(f"login as {user}"):
+            api = ServerApi(base, user, password if password is not None else password_for(user),
+                            verify_tls=verify_tls, timeout=timeout)
+        with api:
+            return install_jar(api, jar, force=force)
     except requests.RequestException as exc:
         raise InstallError(f"cannot reach {base}: {type(exc).__name__}") from None
-    finally:
-        session.close()

@@ -20,7 +20,7 @@ from typing import List, Mapping, Optional, Tuple
 PROJECT = "EC-Resume Demo"
 PROCEDURE = "Release"
 PLUGIN_PROJECT = "/plugins/EC-Resume/project"
-RUN_CONDITION = "$[/plugins/EC-Resume/project/resume/runCondition]"
+RUN_CONDITION = "$[/plugins/EC-Resume/project/resume/runCondition]"  # a step's condition, as users write it
 FAILING_STEP = 5
 LINK_STEP = "restart links"
 
@@ -81,12 +81,12 @@ def fixed_step_command(markers: Path) -> str:
     return _mark(markers, STEPS[FAILING_STEP - 1])
 
 
-def sample_dsl(markers: Path, *, broken: Optional[str] = None, project: str = PROJECT) -> str:
+def sample_dsl(markers: Path, *, broken: Optional[str] = None) -> str:
     """Groovy DSL of the sample project; `broken` is a BREAK_MODES value or None."""
     condition = "" if broken == "no-run-condition" else f", condition: {groovy_string(RUN_CONDITION)}"
     plugin = f"subproject: {groovy_string(PLUGIN_PROJECT)}"
     lines: List[str] = [
-        f"project {groovy_string(project)}, {{",
+        f"project {groovy_string(PROJECT)}, {{",
         f"  procedure {groovy_string(PROCEDURE)}, {{",
         "    formalParameter 'jobToRestart', defaultValue: '', type: 'entry'",
     ]

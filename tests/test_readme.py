@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from conftest import RUN_CONDITION, CommanderClient, as_list, unique
+from conftest import RUN_CONDITION, ServerApi, as_list, unique
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -17,7 +17,7 @@ def readme_dsl() -> str:
     return blocks[0]
 
 
-def test_readme_dsl_example_defines_a_resumable_procedure(api: CommanderClient, ec_resume: str) -> None:
+def test_readme_dsl_example_defines_a_resumable_procedure(api: ServerApi, ec_resume: str) -> None:
     project = unique("Readme")
     api.call("evalDsl", dsl=readme_dsl().replace("project 'Shop'", f"project '{project}'"))
     steps = {s["stepName"]: s for s in as_list(
@@ -33,7 +33,7 @@ def test_readme_dsl_example_defines_a_resumable_procedure(api: CommanderClient, 
     assert params["jobToRestart"].get("defaultValue", "") == ""
 
 
-def test_readme_dsl_example_resumes_once_its_commands_exist(api: CommanderClient, ec_resume: str,
+def test_readme_dsl_example_resumes_once_its_commands_exist(api: ServerApi, ec_resume: str,
                                                            tmp_path: Path) -> None:
     """The same procedure, with its three commands replaced by stand-ins, resumes at the failed deploy."""
     project = unique("ReadmeRun")

@@ -14,13 +14,13 @@ from typing import Any, Callable, Dict
 
 import pytest
 import requests
-from conftest import ApiError, CommanderClient, as_list, find_step, make_procedure, unique
+from conftest import ApiError, ServerApi, as_list, find_step, make_procedure, unique
 
 Call = Callable[..., Dict[str, Any]]
 
 
 @pytest.fixture(params=["rest", "xml"])
-def call(request: pytest.FixtureRequest, api: CommanderClient) -> Call:
+def call(request: pytest.FixtureRequest, api: ServerApi) -> Call:
     return api.call if request.param == "rest" else api.xml
 
 
@@ -44,7 +44,7 @@ def test_login_with_a_wrong_password_is_refused_and_a_good_one_gives_a_session(e
 
 
 def test_logout_ends_the_session(emulator: Any) -> None:
-    client = CommanderClient(emulator.url, emulator.admin_user, emulator.admin_password)
+    client = ServerApi(emulator.url, emulator.admin_user, emulator.admin_password)
     client.call("logout")
     assert error_of(lambda: client.call("getServerStatus")).status == 401
 
@@ -272,7 +272,7 @@ def test_expand_string(call: Call) -> None:
 # ------------------------------------------------------------------------------------------------ jobs
 
 
-def test_job_details_carry_the_whole_tree(call: Call, api: CommanderClient) -> None:
+def test_job_details_carry_the_whole_tree(call: Call, api: ServerApi) -> None:
     lib_project, lib_procedure = make_procedure(call, {"inner": {"command": "echo $[what]"}}, params=["what"])
     project, procedure = make_procedure(
         call,
@@ -322,7 +322,7 @@ def test_job_details_carry_the_whole_tree(call: Call, api: CommanderClient) -> N
     assert (status["jobId"], status["status"], status["outcome"]) == (job_id, "completed", "error")
 
 
-def test_job_step_details_show_the_steps_custom_properties(call: Call, api: CommanderClient) -> None:
+def test_job_step_details_show_the_steps_custom_properties(call: Call, api: ServerApi) -> None:
     project, procedure = make_procedure(call, {"only": {"command": "exit 0"}})
     job = api.run_and_wait(project, procedure)
     step_id = find_step(job, "only")["jobStepId"]
@@ -333,7 +333,7 @@ def test_job_step_details_show_the_steps_custom_properties(call: Call, api: Comm
     assert {p["propertyName"]: p["value"] for p in props}["summary"] == "all good"
 
 
-def test_get_jobs_lists_newest_first(call: Call, api: CommanderClient) -> None:
+def test_get_jobs_lists_newest_first(call: Call, api: ServerApi) -> None:
     project, procedure = make_procedure(call, {"s": {"command": "exit 0"}})
     first = api.run_and_wait(project, procedure)["jobId"]
     second = api.run_and_wait(project, procedure)["jobId"]
@@ -344,7 +344,7 @@ def test_get_jobs_lists_newest_first(call: Call, api: CommanderClient) -> None:
     ]
 
 
-def test_abort_job_stops_a_running_job(call: Call, api: CommanderClient) -> None:
+def test_abort_job_stops_a_running_job(call: Call, api: ServerApi) -> None:
     project, procedure = make_procedure(
         call, {"wait": {"command": "sleep 30"}, "after": {"command": "exit 0"}}
     )
@@ -367,7 +367,7 @@ def test_run_procedure_errors(call: Call) -> None:
     assert err.code == "InvalidArgument" and "actualParameter" in err.message
 
 
-def test_a_credential_parameter_uses_the_transient_credential(call: Call, api: CommanderClient) -> None:
+def test_a_credential_parameter_uses_the_transient_credential(call: Call, api: ServerApi) -> None:
     project, procedure = make_procedure(call, {"s": {"command": "exit 0"}})
     call(
         "createFormalParameter",
@@ -441,7 +441,7 @@ def plugin_jar(key: str, version: str = "1.0.0") -> bytes:
     return buffer.getvalue()
 
 
-def test_install_by_upload_then_promote_and_demote(api: CommanderClient) -> None:
+def test_install_by_upload_then_promote_and_demote(api: ServerApi) -> None:
     key = unique("EC-Test")
     installed = api.rest("POST", "plugins", files={"file": ("p.jar", plugin_jar(key))})["plugin"]
     name = installed["pluginName"]
@@ -455,7 +455,7 @@ def test_install_by_upload_then_promote_and_demote(api: CommanderClient) -> None
     assert name in [p["pluginName"] for p in as_list(api.xml("getPlugins")["plugin"])]
 
 
-def test_install_from_base64_and_from_a_local_path(api: CommanderClient, tmp_path: Any) -> None:
+def test_install_from_base64_and_from_a_local_path(api: ServerApi, tmp_path: Any) -> None:
     key = unique("EC-B64")
     by_base64 = api.xml("installPlugin", contentBase64=base64.b64encode(plugin_jar(key)).decode())["plugin"]
     assert by_base64["pluginKey"] == key

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import requests
-from conftest import CommanderClient, find_step, make_procedure, unique
+from conftest import ServerApi, find_step, make_procedure, unique
 
 from commander_emulator.wire_xml import parse_responses, request_envelope
 
@@ -73,7 +73,7 @@ def test_basic_auth_works_on_rest_xml_and_rejects_a_wrong_password(emulator: Any
     assert parse_responses(response.content)[0][1] == "response"
 
 
-def test_cookie_and_attribute_sessions(emulator: Any, api: CommanderClient) -> None:
+def test_cookie_and_attribute_sessions(emulator: Any, api: ServerApi) -> None:
     sid = api.session_id
     assert (
         requests.get(emulator.url + "/rest/v1.0/server/status", cookies={"sessionId": sid}).status_code == 200
@@ -105,7 +105,7 @@ def test_xml_login_answers_a_session_id_usable_in_the_same_envelope(emulator: An
 # ---------------------------------------------------------------------------------------------- REST
 
 
-def test_rest_resource_routes(api: CommanderClient) -> None:
+def test_rest_resource_routes(api: ServerApi) -> None:
     project = unique("routes")
     api.rest("POST", "projects", json={"projectName": project})
     api.rest("POST", f"projects/{project}/procedures", json={"procedureName": "Build"})
@@ -134,7 +134,7 @@ def test_rest_resource_routes(api: CommanderClient) -> None:
     assert api.rest("GET", f"projects/{project}/procedures/Build/steps")["step"] == []
 
 
-def test_rest_errors_carry_the_status_and_the_error_object(api: CommanderClient) -> None:
+def test_rest_errors_carry_the_status_and_the_error_object(api: ServerApi) -> None:
     response = api.http.get(api.rest_url(f"projects/{unique('none')}/procedures/x"))
     assert response.status_code == 404
     error = response.json()["error"]
@@ -148,7 +148,7 @@ def test_rest_errors_carry_the_status_and_the_error_object(api: CommanderClient)
     assert wrong_method.status_code == 400 and "GET" in wrong_method.json()["error"]["message"]
 
 
-def test_rest_job_routes(api: CommanderClient) -> None:
+def test_rest_job_routes(api: ServerApi) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, ["p"])
     job_id = api.rest(
         "POST",
@@ -174,7 +174,7 @@ def test_rest_job_routes(api: CommanderClient) -> None:
 # ----------------------------------------------------------------------------------------------- XML
 
 
-def test_a_batch_of_three_with_one_failing(api: CommanderClient) -> None:
+def test_a_batch_of_three_with_one_failing(api: ServerApi) -> None:
     project, _ = make_procedure(api.call, {})
     for mode in ("serial", "parallel", "single"):
         replies = api.xml_batch(
@@ -190,7 +190,7 @@ def test_a_batch_of_three_with_one_failing(api: CommanderClient) -> None:
         assert replies[2][1]["property"]["value"] == mode
 
 
-def test_malformed_envelopes_are_refused_with_a_clear_error(emulator: Any, api: CommanderClient) -> None:
+def test_malformed_envelopes_are_refused_with_a_clear_error(emulator: Any, api: ServerApi) -> None:
     broken = post_xml(emulator, b"<requests><request requestId='1'><getServerStatus></request>")
     assert broken.status_code == 400
     error = parse_responses(broken.content)[0][2]
@@ -213,7 +213,7 @@ def api_reply(response: requests.Response) -> tuple:
     return kind, value
 
 
-def test_xml_arguments_nest_and_repeat(emulator: Any, api: CommanderClient) -> None:
+def test_xml_arguments_nest_and_repeat(emulator: Any, api: ServerApi) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "echo $[a]$[b]"}}, ["a", "b"])
     body = (
         f"<requests sessionId='{api.session_id}'><request requestId='r'><runProcedure>"
@@ -231,7 +231,7 @@ def test_xml_arguments_nest_and_repeat(emulator: Any, api: CommanderClient) -> N
     ]
 
 
-def test_the_same_call_on_both_wires_returns_the_same_data(api: CommanderClient) -> None:
+def test_the_same_call_on_both_wires_returns_the_same_data(api: ServerApi) -> None:
     lib, lib_proc = make_procedure(api.call, {"inner": {"command": "echo $[x]"}}, ["x"])
     project, procedure = make_procedure(api.call,
         {
@@ -282,7 +282,7 @@ def run_link(emulator: Any, project: str, procedure: str, params: Dict[str, str]
 
 
 def test_ui_link_runs_the_procedure_with_parameters_byte_identical(
-    emulator: Any, api: CommanderClient
+    emulator: Any, api: ServerApi
 ) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, list(TRICKY))
     response = api.http.get(run_link(emulator, project, procedure, TRICKY), allow_redirects=False)
@@ -297,7 +297,7 @@ def test_ui_link_runs_the_procedure_with_parameters_byte_identical(
     assert page.status_code == 200 and job["jobName"] in page.text
 
 
-def test_ui_link_with_basic_auth_follows_to_the_job_page(emulator: Any, api: CommanderClient) -> None:
+def test_ui_link_with_basic_auth_follows_to_the_job_page(emulator: Any, api: ServerApi) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}})
     page = requests.get(
         run_link(emulator, project, procedure, {}), auth=(emulator.admin_user, emulator.admin_password)
@@ -314,7 +314,7 @@ def test_ui_link_with_basic_auth_follows_to_the_job_page(emulator: Any, api: Com
     ],
 )
 def test_ui_link_refuses_malformed_parameters(
-    emulator: Any, api: CommanderClient, query: str, expected: str
+    emulator: Any, api: ServerApi, query: str, expected: str
 ) -> None:
     url = f"{emulator.url}/commander/runProcedure.php?runNow=1&projectName=p&procedureName=q&{query}"
     response = api.http.get(url, allow_redirects=False)
@@ -322,7 +322,7 @@ def test_ui_link_refuses_malformed_parameters(
     assert expected in response.text and response.text.count("\n") == 1
 
 
-def test_ui_link_for_a_missing_procedure_says_so(emulator: Any, api: CommanderClient) -> None:
+def test_ui_link_for_a_missing_procedure_says_so(emulator: Any, api: ServerApi) -> None:
     project, _ = make_procedure(api.call, {})
     response = api.http.get(run_link(emulator, project, "Nope", {}), allow_redirects=False)
     assert response.status_code == 404 and "NoSuchProcedure" in response.text

@@ -24,11 +24,12 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 from urllib.parse import quote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -300,10 +301,21 @@ def serve_forever(port: int = 0, plugin_jar: Optional[Any] = None) -> int:
     print(f"  user: {emulator.admin_user}   password: {emulator.admin_password}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("stopping", flush=True)
+        wait_until_interrupted(lambda text: print(text, flush=True))
     finally:
         emulator.stop()
     return 0
+
+
+def wait_until_interrupted(out: Callable[[str], None]) -> None:
+    """Block until Ctrl-C or SIGTERM (`kill`, a test's terminate()), then say so; the caller cleans up."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out("stopping")

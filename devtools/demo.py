@@ -16,10 +16,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +26,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 
-from commander_emulator.server import Emulator
+from commander_emulator.server import Emulator, wait_until_interrupted
 from devtools import sample_procedure as sample
 from devtools.install import install_jar
 from devtools.package import plugin_name_of
@@ -240,17 +238,8 @@ def run_demo(jar: Path, step: Printer, out: Printer, env: Optional[Mapping[str, 
         shutil.rmtree(markers, ignore_errors=True)
 
 
-def _stop_on_sigterm() -> None:
-    """`kill` (or a test's terminate()) ends serve like Ctrl-C does: the emulator's files are removed."""
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-
 def serve(jar: Path, port: int, step: Printer, out: Printer) -> int:
     """Run the emulator with `jar` and the sample procedure installed until Ctrl-C or SIGTERM."""
-    _stop_on_sigterm()
     step("starting the embedded CD/RO emulator")
     emulator = _started_emulator(port)
     markers = Path(tempfile.mkdtemp(prefix="ec-resume-serve-"))
@@ -272,12 +261,7 @@ def serve(jar: Path, port: int, step: Printer, out: Printer) -> int:
             f"-H 'Content-Type: application/json' -d '{{\"projectName\": \"{sample.PROJECT}\", "
             f"\"procedureName\": \"{sample.PROCEDURE}\"}}'")
         out("Press Ctrl-C to stop.")
-        # Not the emulator's serve_forever: it starts an emulator of its own, with no place for the sample.
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            out("stopping")
+        wait_until_interrupted(out)
         return 0
     finally:
         emulator.stop()

@@ -24,10 +24,8 @@ from devtools.package import build_jar
 from devtools.sample_procedure import RUN_CONDITION
 from devtools.server_api import ApiError, ServerApi, as_list
 
-# Tests import these from here; CommanderClient is the old name of ServerApi, kept only until
-# tests/emulator/test_acceptance.py and test_faults.py import ServerApi.
-CommanderClient = ServerApi
-__all__ = ["RUN_CONDITION", "ApiError", "CommanderClient", "ServerApi", "as_list", "find_step",
+# Tests import these from here.
+__all__ = ["RUN_CONDITION", "ApiError", "ServerApi", "as_list", "find_step",
            "make_procedure", "unique"]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
-from conftest import CommanderClient, as_list, find_step, unique
+from conftest import ServerApi, as_list, find_step, unique
 
 KB_CONDITION = ('$[/javascript getProperty("/jobs/" + myJob.jobToRestart + "/jobSteps/" + '
                 'myJobStep.stepName + "/outcome") != "success"]')
@@ -44,7 +44,7 @@ def marker_counts(markers: Path) -> Dict[int, int]:
                                                    ("abortProcedure", "unreached"),
                                                    ("abortJob", "unreached")])
 def test_ten_step_job_fails_at_step_5_and_the_rest_follow_error_handling(
-        api: CommanderClient, tmp_path: Path, error_handling: str, later: str) -> None:
+        api: ServerApi, tmp_path: Path, error_handling: str, later: str) -> None:
     project = unique("Ten")
     api.call("evalDsl", dsl=ten_steps(project, tmp_path, error_handling))
     job = api.run_and_wait(project, "Ten", {})
@@ -57,7 +57,7 @@ def test_ten_step_job_fails_at_step_5_and_the_rest_follow_error_handling(
     assert marker_counts(tmp_path) == {**{n: 1 for n in range(1, 5)}, 5: 0, **{n: ran for n in range(6, 11)}}
 
 
-def test_the_knowledge_base_condition_skips_exactly_the_steps_that_succeeded(api: CommanderClient,
+def test_the_knowledge_base_condition_skips_exactly_the_steps_that_succeeded(api: ServerApi,
                                                                             tmp_path: Path) -> None:
     project = unique("KB")
     api.call("evalDsl", dsl=ten_steps(project, tmp_path, "failProcedure", KB_CONDITION))
@@ -74,7 +74,7 @@ def test_the_knowledge_base_condition_skips_exactly_the_steps_that_succeeded(api
     assert set(outcomes(third).values()) == {"success"}
 
 
-def test_a_step_process_calls_the_api_back(api: CommanderClient) -> None:
+def test_a_step_process_calls_the_api_back(api: ServerApi) -> None:
     """The agent environment lets a step set job properties, its summary and its own outcome."""
     project = unique("Callback")
     script = (
@@ -104,7 +104,7 @@ def test_a_step_process_calls_the_api_back(api: CommanderClient) -> None:
     assert summary["property"]["value"] == "deployed 1.2.3"
 
 
-def test_two_parallel_steps_overlap_by_their_recorded_stamps(api: CommanderClient, tmp_path: Path) -> None:
+def test_two_parallel_steps_overlap_by_their_recorded_stamps(api: ServerApi, tmp_path: Path) -> None:
     project = unique("Parallel")
     # Each waits until the other has started, so they can only finish if they really ran side by side.
     flag = tmp_path.as_posix()

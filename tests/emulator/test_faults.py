@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 import pytest
 import requests
-from conftest import ApiError, CommanderClient, unique
+from conftest import ApiError, ServerApi, unique
 
 from commander_emulator.faults import Faults, RequestLog
 from commander_emulator.handlers import HANDLERS
@@ -16,15 +16,15 @@ from commander_emulator.handlers import HANDLERS
 pytestmark = pytest.mark.emulator_only
 
 
-def inject(client: CommanderClient, **fault: Any) -> Dict[str, Any]:
+def inject(client: ServerApi, **fault: Any) -> Dict[str, Any]:
     return client.control("POST", "faults", json=fault)["fault"]
 
 
-def log_entries(api: CommanderClient) -> List[Dict[str, str]]:
+def log_entries(api: ServerApi) -> List[Dict[str, str]]:
     return api.control("GET", "requests")["request"]
 
 
-def test_an_injected_error_fails_the_next_calls_then_clears(api: CommanderClient) -> None:
+def test_an_injected_error_fails_the_next_calls_then_clears(api: ServerApi) -> None:
     inject(api, api="getServerStatus", errorCode="ServerNotReady", count=2)
     for call in (api.call, api.xml):
         with pytest.raises(ApiError) as info:
@@ -33,13 +33,13 @@ def test_an_injected_error_fails_the_next_calls_then_clears(api: CommanderClient
     assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
 
 
-def test_rest_maps_an_injected_error_to_its_http_status(api: CommanderClient) -> None:
+def test_rest_maps_an_injected_error_to_its_http_status(api: ServerApi) -> None:
     inject(api, api="getServerStatus", errorCode="ServerNotReady")
     response = api.http.get(api.rest_url("server/status"))
     assert response.status_code == 503 and response.json()["error"]["code"] == "ServerNotReady"
 
 
-def test_a_fault_for_one_api_leaves_the_others_alone(api: CommanderClient) -> None:
+def test_a_fault_for_one_api_leaves_the_others_alone(api: ServerApi) -> None:
     inject(api, api="getJobs", errorCode="InternalError")
     assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
     assert len(api.control("GET", "faults")["fault"]) == 1
@@ -48,7 +48,7 @@ def test_a_fault_for_one_api_leaves_the_others_alone(api: CommanderClient) -> No
     api.call("getJobs")
 
 
-def test_latency_shows_in_the_order_calls_finish(api: CommanderClient) -> None:
+def test_latency_shows_in_the_order_calls_finish(api: ServerApi) -> None:
     api.control("DELETE", "requests")
     inject(api, api="getServerStatus", latency=1.5)
     slow = threading.Thread(target=api.xml, args=("getServerStatus",))
@@ -64,7 +64,7 @@ def test_latency_shows_in_the_order_calls_finish(api: CommanderClient) -> None:
     assert order == ["createProject", "getServerStatus"]
 
 
-def test_a_dropped_connection_is_a_connection_error(api: CommanderClient) -> None:
+def test_a_dropped_connection_is_a_connection_error(api: ServerApi) -> None:
     inject(api, api="getServerStatus", drop=True)
     with pytest.raises(requests.ConnectionError):
         api.http.get(api.rest_url("server/status"))
@@ -74,7 +74,7 @@ def test_a_dropped_connection_is_a_connection_error(api: CommanderClient) -> Non
     assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
 
 
-def test_the_request_log_counts_calls_per_api_and_wire(api: CommanderClient) -> None:
+def test_the_request_log_counts_calls_per_api_and_wire(api: ServerApi) -> None:
     api.control("DELETE", "requests")
     api.call("getServerStatus")
     api.xml("getServerStatus")
@@ -89,7 +89,7 @@ def test_the_request_log_counts_calls_per_api_and_wire(api: CommanderClient) -> 
     assert log["count"] == {"getServerStatus": "2", "getProject": "1"}
 
 
-def test_internal_errors_hide_the_traceback(api: CommanderClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_errors_hide_the_traceback(api: ServerApi, monkeypatch: pytest.MonkeyPatch) -> None:
     def explode(call: Any, args: Any) -> Dict[str, Any]:
         raise KeyError("secret-detail-from-/srv/emulator/handler.py")
 
@@ -112,14 +112,14 @@ def test_internal_errors_hide_the_traceback(api: CommanderClient, monkeypatch: p
     ],
 )
 def test_a_bad_fault_is_refused_with_one_line_naming_the_field(
-    api: CommanderClient, fault: Dict[str, Any], expected: str
+    api: ServerApi, fault: Dict[str, Any], expected: str
 ) -> None:
     with pytest.raises(ApiError) as info:
         inject(api, **fault)
     assert info.value.status == 400 and expected in info.value.message and "\n" not in info.value.message
 
 
-def test_settings_read_and_write(api: CommanderClient) -> None:
+def test_settings_read_and_write(api: ServerApi) -> None:
     settings = api.control("GET", "settings")
     assert settings["unreachedOutcome"] in ("skipped", "notRun") and settings["serverPort"] != "0"
     original = settings["unreachedOutcome"]

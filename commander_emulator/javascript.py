@@ -8,13 +8,14 @@ is copied up front and a job with many steps costs no more than the names the sc
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional
 
 import dukpy
 
-from . import properties
 from .context import Context
 from .errors import CommanderError
+from .property_graph import Node, Resolved
 
 GLOBAL_OBJECTS = ("myJob", "myJobStep", "myParent", "myCall", "myProject", "myProcedure", "myStep", "myUser")
 
@@ -83,26 +84,36 @@ var __cdro_value = (0, eval)(dukpy.script);
 """
 
 
+@dataclass(frozen=True)
+class PropertyReader:
+    """How a script reads properties; passed in by the expansion that runs the script."""
+
+    resolve: Callable[[Context, str], Optional[Resolved]]  # what a path names, None when nothing
+    value_text: Callable[[Context, Resolved], str]  # the text a value reads as, expanded
+    shortcut: Callable[[Context, str], Optional[Node]]  # the object a `my*` name stands for
+
+
 class _Bridge:
     """The Python side of the proxies: handles to nodes, and the first hard error a read raised."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, reader: PropertyReader) -> None:
         self.ctx = ctx
-        self.nodes: List[properties.Node] = []
+        self.reader = reader
+        self.nodes: List[Node] = []
         self.failure: Optional[BaseException] = None
 
-    def handle(self, node: Optional[properties.Node]) -> int:
+    def handle(self, node: Optional[Node]) -> int:
         if node is None:
             return -1
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def describe(self, ctx: Context, item: Optional[properties.Resolved]) -> List[Any]:
+    def describe(self, ctx: Context, item: Optional[Resolved]) -> List[Any]:
         if item is None:
             return ["u"]  # a missing property reads as undefined
-        if isinstance(item, properties.Node):
+        if isinstance(item, Node):
             return ["o", self.handle(item)]
-        return ["v", properties.value_text(ctx, item, True)]
+        return ["v", self.reader.value_text(ctx, item)]
 
     def guarded(self, read: Any) -> List[Any]:
         # An error inside a read (an expansion loop, a bug) must surface as itself, not as a script error,
@@ -120,7 +131,7 @@ class _Bridge:
     def path(self, h: int, path: str) -> List[Any]:
         def read() -> List[Any]:
             ctx = self.ctx if h < 0 else self.nodes[h].context(self.ctx)
-            return self.describe(ctx, properties.resolve(ctx, path))
+            return self.describe(ctx, self.reader.resolve(ctx, path))
 
         return self.guarded(read)
 
@@ -136,14 +147,14 @@ def _first_line(err: Exception) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def evaluate(ctx: Context, script: str) -> str:
+def evaluate(ctx: Context, script: str, reader: PropertyReader) -> str:
     """The completion value of script as CD/RO prints it: undefined/null -> "", true -> "true", 2.0 -> "2".
 
     A syntax or runtime error is InvalidScript [U code]; one interpreter per call (about 2 ms).
     """
-    bridge = _Bridge(ctx)
+    bridge = _Bridge(ctx, reader)
     with ctx.store.lock:
-        roots = {name: bridge.handle(properties.shortcut(ctx, name)) for name in GLOBAL_OBJECTS}
+        roots = {name: bridge.handle(reader.shortcut(ctx, name)) for name in GLOBAL_OBJECTS}
         interpreter = dukpy.JSInterpreter()
         interpreter.export_function("cdro_child", bridge.child)
         interpreter.export_function("cdro_path", bridge.path)

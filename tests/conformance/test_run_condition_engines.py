@@ -20,9 +20,9 @@ import pytest
 
 from commander_emulator.context import Context
 from commander_emulator.engine import Engine, condition_skips, rollup_outcome
+from commander_emulator.expansion import expand
 from commander_emulator.model import OUTCOMES, FormalParameter, Job, JobStep, Plugin, Procedure, Step, Store
 from commander_emulator.plugins import mark_promoted
-from commander_emulator.properties import expand
 from devtools.package import read_identity
 from tests.plugin.run_condition_cases import (
     CASES,

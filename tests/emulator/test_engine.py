@@ -2,7 +2,7 @@
 
 Procedures are built directly in a Store; step commands are sh scripts whose side effects (marker files)
 prove what ran. Every test runs with the stand-in expander below and, once it exists, with the real
-`commander_emulator.properties.expand`.
+`commander_emulator.expansion.expand`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def stand_in_expand(ctx: Context, text: str) -> str:
 
 def _expanders() -> List[object]:
     try:
-        from commander_emulator.properties import expand as real_expand
+        from commander_emulator.expansion import expand as real_expand
     except ImportError:
         return [pytest.param(stand_in_expand, id="stand-in")]
     return [pytest.param(stand_in_expand, id="stand-in"), pytest.param(real_expand, id="properties")]

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import pytest
 
+from commander_emulator import javascript
 from commander_emulator.context import Context
 from commander_emulator.errors import CommanderError
-from commander_emulator.javascript import evaluate
-from commander_emulator.properties import expand, get_property, set_property
+from commander_emulator.expansion import PROPERTY_READER, expand
+from commander_emulator.properties import get_property, set_property
 from tests.emulator.test_properties import World, build_world
+
+
+def evaluate(ctx: Context, script: str) -> str:
+    """The script run as `$[/javascript ...]` runs it: reading through the emulator's properties."""
+    return javascript.evaluate(ctx, script, PROPERTY_READER)
+
 
 # The knowledge-base recipe's run condition (KBEC-00160), with its braces balanced.
 RESTART_CONDITION = ('$[/javascript getProperty("/jobs/" + myJob.jobToRestart + "/jobSteps/" + '

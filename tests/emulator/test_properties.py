@@ -17,13 +17,11 @@ import pytest
 
 from commander_emulator.context import Context
 from commander_emulator.errors import CommanderError
+from commander_emulator.expansion import MAX_EXPANSION_DEPTH, expand, format_java_timestamp
 from commander_emulator.model import Job, JobStep, Plugin, Procedure, Step, Store
 from commander_emulator.properties import (
-    MAX_EXPANSION_DEPTH,
     create_property,
     delete_property,
-    expand,
-    format_java_timestamp,
     get_properties,
     get_property,
     get_property_record,

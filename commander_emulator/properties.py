@@ -15,18 +15,8 @@ from typing import Any, Dict, List, Optional
 
 from .context import Context
 from .errors import CommanderError
-from .expansion import expand, value_text
-from .property_graph import (
-    JobNode,
-    JobStepNode,
-    Node,
-    Resolved,
-    SheetNode,
-    Value,
-    as_flag,
-    as_text,
-    custom_resolved,
-)
+from .expansion import value_text
+from .property_graph import Node, Resolved, SheetNode, Value, as_flag, as_text, custom_resolved
 from .property_paths import (
     assign,
     home_node,
@@ -41,8 +31,6 @@ from .property_paths import (
 __all__ = [
     "create_property", "custom_resolved", "delete_property", "get_properties", "get_property",
     "get_property_record", "parse_path", "record", "resolve", "set_property", "shortcut", "value_text",
-    # Only until their importers (engine.py, handlers.py, records.py, api.py) take them from where they live:
-    "expand", "JobNode", "JobStepNode",
 ]
 
 

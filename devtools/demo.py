@@ -13,8 +13,10 @@ and numbers the progress lines; this module proves the jar it is given.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import tempfile
@@ -238,6 +240,38 @@ def run_demo(jar: Path, step: Printer, out: Printer, env: Optional[Mapping[str, 
         shutil.rmtree(markers, ignore_errors=True)
 
 
+def serve_guide(url: str, user: str, password: str, failed: Mapping[str, Any], link: str,
+                markers: Path) -> List[str]:
+    """What to try against `build.py serve`: shell commands that work when pasted in the repository folder.
+
+    `failed` is the sample job serve ran at start (it failed at its failing step) and `link` its stored
+    restart link; the commands plan its restart, fix the step, click the link, or restart from the terminal.
+    """
+    job_id = str(failed.get("jobId", ""))
+    step = sample.STEPS[sample.FAILING_STEP - 1]
+    auth = shlex.quote(f"{user}:{password}")
+    route = "/rest/v1.0/projects/{}/procedures/{}/steps/{}".format(
+        *(quote(part, safe="") for part in (sample.PROJECT, sample.PROCEDURE, step.name)))
+    fix_body = json.dumps({"command": sample.fixed_step_command(markers)})
+    login = " ".join(f"{name}={shlex.quote(value)}" for name, value in
+                     (("COMMANDER_URL", url), ("COMMANDER_USER", user), ("COMMANDER_PASSWORD", password)))
+    cli = f"{login} PYTHONPATH=lib python3 -m ec_resume.cli"
+    return [
+        f"  job {job_id} ran it and failed at step {sample.FAILING_STEP} '{step.name}' "
+        f"(page: {url}/commander/link/jobDetails/jobs/{job_id}).",
+        "  Try, from this folder:",
+        "    # what a restart would skip and run",
+        f"    {cli} plan {job_id}",
+        f"    # fix step {sample.FAILING_STEP} (the sample's cause of failure)",
+        f"    curl -fsS -u {auth} -X PUT {shlex.quote(url + route)} -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(fix_body)}",
+        f"    # click the job's stored '{RESTART_LINK}' link: prints the page of the job it started",
+        f"    curl -fsS -u {auth} -o /dev/null -w '%header{{location}}\\n' {shlex.quote(url + link)}",
+        "    # or restart it from the terminal and wait for the outcome",
+        f"    {cli} restart {job_id} --wait",
+    ]
+
+
 def serve(jar: Path, port: int, step: Printer, out: Printer) -> int:
     """Run the emulator with `jar` and the sample procedure installed until Ctrl-C or SIGTERM."""
     step("starting the embedded CD/RO emulator")
@@ -248,18 +282,16 @@ def serve(jar: Path, port: int, step: Printer, out: Printer) -> int:
         with _admin(emulator) as api:
             name = install_jar(api, jar)
             define_sample(api, markers, None)
+            failed = api.wait_for_job(run_sample(api), JOB_TIMEOUT)
+            link = restart_link(api, failed["jobId"])
         url, user, password = emulator.url, emulator.admin_user, emulator.admin_password
-        failing = sample.STEPS[sample.FAILING_STEP - 1].name
         out(f"CloudBees CD/RO emulator at {url}")
         out(f"  user: {user}   password: {password}")
         out(f"  REST: {url}/rest/v1.0   XML API: {url}/commanderRequest")
         out(f"  plugin {name} promoted; project '{sample.PROJECT}', procedure '{sample.PROCEDURE}' "
-            f"(step {sample.FAILING_STEP} '{failing}' fails until you fix it; markers in {markers})")
-        out("  try:")
-        out(f"    curl -u {user}:{password} {url}/rest/v1.0/server/status")
-        out(f"    curl -u {user}:{password} -X POST '{url}/rest/v1.0/jobs?request=runProcedure' "
-            f"-H 'Content-Type: application/json' -d '{{\"projectName\": \"{sample.PROJECT}\", "
-            f"\"procedureName\": \"{sample.PROCEDURE}\"}}'")
+            f"(markers in {markers})")
+        for line in serve_guide(url, user, password, failed, link, markers):
+            out(line)
         out("Press Ctrl-C to stop.")
         wait_until_interrupted(out)
         return 0

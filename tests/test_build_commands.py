@@ -15,9 +15,10 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 import requests
@@ -233,6 +234,29 @@ def _read_until(process: subprocess.Popen, prefix: str) -> List[str]:
     return lines
 
 
+def _paste_commands(clone: Path, guide: List[str]) -> List[subprocess.CompletedProcess]:
+    """Run every command line of serve's guide, as pasted into a shell in the repository folder."""
+    commands = [line.strip() for line in guide[guide.index("  Try, from this folder:") + 1:-1]
+                if line.strip() and not line.strip().startswith("#")]
+    results = []
+    for command in commands:
+        result = subprocess.run(["sh", "-c", command], cwd=clone, env=_environment(), capture_output=True,
+                                text=True, timeout=TIMEOUT)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        results.append(result)
+    return results
+
+
+def api_wait(url: str, user: str, password: str, job_id: str) -> Dict[str, Any]:
+    """getJobDetails of `job_id` once it completed."""
+    for _ in range(600):
+        job = requests.get(f"{url}/rest/v1.0/jobs/{job_id}", auth=(user, password), timeout=30).json()["job"]
+        if job["status"] == "completed":
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not complete")
+
+
 @pytest.mark.slow
 def test_serve_runs_the_emulator_with_the_plugin_and_the_sample(clone: Path) -> None:
     port = _free_port()
@@ -257,6 +281,19 @@ def test_serve_runs_the_emulator_with_the_plugin_and_the_sample(clone: Path) -> 
         assert [s["stepName"] for s in steps.json()["step"]] == WORK + ["restart links"]
         wrong = requests.get(f"{url}/rest/v1.0/server/status", auth=(user, password + "x"), timeout=30)
         assert wrong.status_code == 401
+
+        guide = _read_until(process, "Press Ctrl-C")
+        results = _paste_commands(clone, guide)
+        plan, fix, click, restart = results
+        assert "would skip 4 steps" in plan.stdout, plan.stdout
+        assert '"command"' in fix.stdout and "step5" in fix.stdout
+        page = click.stdout.strip()
+        assert page.startswith("/commander/link/jobDetails/jobs/"), click.stdout
+        assert password not in click.stdout + plan.stdout + restart.stdout  # no secret in what they print
+        clicked = page.rsplit("/", 1)[1]
+        job = api_wait(url, user, password, clicked)
+        assert job["outcome"] == "success"
+        assert restart.stdout.strip().endswith("outcome: success"), restart.stdout
     finally:
         process.terminate()
         try:

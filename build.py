@@ -8,7 +8,8 @@
                                          upload and promote the jar on a real CD/RO server
     python3 build.py jar                 only build and validate out/EC-Resume.jar
 
-It needs nothing but Python 3.8+: on first use it creates `.venv` beside this file, installs the pinned
+It needs nothing but Python 3.11+ (what the pinned developer packages need; the plugin's agent code
+itself runs on 3.8): on first use it creates `.venv` beside this file, installs the pinned
 developer dependencies from requirements.txt into it, and re-runs itself inside it. Later runs reuse the
 environment while requirements.txt is unchanged.
 """
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
 STAMP = VENV / ".requirements.sha256"
+# The oldest Python every pin in requirements.txt installs on (tests/test_python_versions.py checks it).
+MIN_PYTHON = (3, 11)
 
 
 def _venv_python() -> Path:
@@ -54,7 +57,15 @@ def ensure_environment() -> None:
     os.execv(str(_venv_python()), [str(_venv_python()), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
+def check_python() -> None:
+    if sys.version_info < MIN_PYTHON:
+        wanted = ".".join(map(str, MIN_PYTHON))
+        sys.exit(f"build.py: Python {wanted} or newer is needed for the developer tools (this is "
+                 f"{sys.version.split()[0]} at {sys.executable}); the plugin's agent code runs on 3.8")
+
+
 def main(argv: list[str]) -> int:
+    check_python()
     ensure_environment()
     sys.path[:0] = [str(ROOT / "lib"), str(ROOT)]
     from devtools.cli import run  # imported only inside the venv, where its dependencies exist

@@ -24,11 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_USER = "admin"
 
 
+def parallel_options(extra: List[str]) -> List[str]:
+    """`-n 2` (two workers for the two cores of the machines this runs on), unless the user's own pytest
+    options already choose: -n/--numprocesses, --dist, or `-p no:xdist`, which rejects -n."""
+    for i, option in enumerate(extra):
+        if option.startswith(("-n", "--numprocesses", "--dist")):
+            return []
+        if option == "-pno:xdist" or (option == "-p" and extra[i + 1:i + 2] == ["no:xdist"]):
+            return []
+    return ["-n", "2"]
+
+
 def cmd_test(extra: List[str]) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib"), str(ROOT)])
-    # Two workers match the two cores of the machines this runs on; tests are independent.
-    args = [sys.executable, "-m", "pytest", "-n", "2", *extra]
+    args = [sys.executable, "-m", "pytest", *parallel_options(extra), *extra]
     return subprocess.call(args, cwd=ROOT, env=env)
 
 

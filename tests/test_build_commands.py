@@ -154,6 +154,14 @@ def test_build_py_test_runs_pytest_and_reports_its_result(clone: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("options", [["-p", "no:xdist"], ["-n", "0"], ["-n0"], ["--numprocesses", "1"]])
+def test_build_py_test_passes_pytest_options_through_without_a_clash(clone: Path, options: List[str]) -> None:
+    result = build_py(clone, "test", "tests/test_architecture.py", "-q", "-p", "no:cacheprovider", *options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.slow
 def test_an_unknown_breakage_is_refused_in_one_line(clone: Path) -> None:
     result = build_py(clone, EC_RESUME_DEMO_BREAK="everything")
 

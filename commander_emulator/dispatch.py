@@ -17,7 +17,7 @@ from .arguments import Args, normalize
 from .authentication import Authenticator, invalid_session
 from .engine import Engine
 from .errors import CommanderError
-from .faults import DroppedConnection, Faults, RequestLog
+from .faults import DroppedConnection, Fault, Faults, RequestLog
 from .handlers import HANDLERS, NO_SESSION_APIS, Answer, Call
 from .model import Session, Store
 
@@ -38,7 +38,7 @@ class Dispatcher:
              wire: str = "internal") -> Answer:
         """Run one API call; raises CommanderError (or DroppedConnection for an injected drop)."""
         try:
-            self._apply_fault(api)
+            fault = self._apply_fault(api)
             fn = HANDLERS.get(api)
             if fn is None:
                 # [U] the code CD/RO uses for an unknown request name
@@ -46,7 +46,10 @@ class Dispatcher:
             if api not in NO_SESSION_APIS and not self.authenticator.is_current(session):
                 raise invalid_session()
             call = Call(store=self.store, engine=self.engine, plugins_root=self.plugins_root, session=session)
-            return fn(call, normalize(dict(args or {})))
+            answer = fn(call, normalize(dict(args or {})))
+            if fault is not None and fault.drop_after:
+                raise DroppedConnection(api)  # the server acted; its reply never reaches the caller
+            return answer
         except (CommanderError, DroppedConnection):
             raise
         except Exception:
@@ -55,13 +58,15 @@ class Dispatcher:
         finally:
             self.request_log.record(api, wire)
 
-    def _apply_fault(self, api: str) -> None:
+    def _apply_fault(self, api: str) -> Optional[Fault]:
+        """Apply what an armed fault does before the call; the fault, for what it does after."""
         fault = self.faults.take(api)
         if fault is None:
-            return
+            return None
         if fault.latency:
             time.sleep(fault.latency)
         if fault.drop:
             raise DroppedConnection(api)
         if fault.error_code:
             raise CommanderError(fault.error_code, f"Injected fault for {api}", where="emulator")
+        return fault

@@ -13,6 +13,7 @@ _HTTP_STATUS = {
     "ServerNotReady": 503,
     "InternalError": 500,
     "InternalFault": 500,
+    "NotImplemented": 501,
 }
 
 

@@ -30,6 +30,7 @@ class Fault:
     error_code: Optional[str] = None
     latency: float = 0.0
     drop: bool = False
+    drop_after: bool = False  # the call runs, then the reply is lost (a non-idempotent call's worst case)
     remaining: int = 1
 
     def as_dict(self) -> Dict[str, str]:
@@ -40,6 +41,7 @@ class Fault:
             "errorCode": d["error_code"] or "",
             "latency": repr(float(self.latency)),
             "drop": "1" if self.drop else "0",
+            "dropAfter": "1" if self.drop_after else "0",
             "count": str(self.remaining),
         }
 
@@ -52,17 +54,17 @@ class Faults:
         self._armed: List[Fault] = []
 
     def inject(self, api: str, error_code: Optional[str] = None, latency: float = 0.0, drop: bool = False,
-               count: int = 1) -> Fault:
+               count: int = 1, drop_after: bool = False) -> Fault:
         if not api:
             raise invalid("api", "the name of an API, e.g. getProperty")
         if latency < 0:
             raise invalid("latency", "a number of seconds >= 0")
         if count < 1:
             raise invalid("count", "an integer >= 1")
-        if drop and error_code:
-            raise invalid("drop", "either drop or errorCode, not both")
+        if sum((bool(drop), bool(error_code), bool(drop_after))) > 1:
+            raise invalid("drop", "one of drop, dropAfter or errorCode, not several")
         fault = Fault(api=api, error_code=error_code or None, latency=float(latency), drop=bool(drop),
-                      remaining=int(count))
+                      drop_after=bool(drop_after), remaining=int(count))
         with self._lock:
             self._armed.append(fault)
         return fault
@@ -76,7 +78,7 @@ class Faults:
                     if fault.remaining <= 0:
                         self._armed.remove(fault)
                     return Fault(api=fault.api, error_code=fault.error_code, latency=fault.latency,
-                                 drop=fault.drop, remaining=1)
+                                 drop=fault.drop, drop_after=fault.drop_after, remaining=1)
         return None
 
     def pending(self) -> List[Fault]:

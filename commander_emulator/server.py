@@ -11,6 +11,7 @@ URLs:
 - `/__emulator__/...`                   emulator-only control for tests; not part of CD/RO:
     `GET|POST|DELETE /__emulator__/faults`   list / inject / clear faults. POST body (JSON):
         {"api": "getProperty", "errorCode": "ServerNotReady", "latency": 0.5, "drop": false, "count": 1}
+        ("dropAfter": true runs the call, then drops the reply)
     `GET|DELETE /__emulator__/requests`      the request log {"request": [{"api", "wire"}], "count": {api: n}}
                                              in the order calls finished / clear it
     `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun", "defaultShell": ...}
@@ -200,7 +201,8 @@ class Emulator:
                 fault = self.faults.inject(
                     str(body.get("api", "")), error_code=body.get("errorCode") or None,
                     latency=_number(body, "latency", 0.0), drop=parse_bool(body.get("drop", False), "drop"),
-                    count=int(_number(body, "count", 1)))
+                    count=int(_number(body, "count", 1)),
+                    drop_after=parse_bool(body.get("dropAfter", False), "dropAfter"))
                 return json_response({"fault": fault.as_dict()})
             if method == "DELETE":
                 self.faults.clear()

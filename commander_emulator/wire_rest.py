@@ -112,7 +112,9 @@ def resolve(request: Request) -> Tuple[str, Dict[str, Any]]:
     if explicit:
         return explicit, path_args
     if route is None:
-        raise CommanderError("NoSuchResource", f"No REST resource at {request.path}")  # [U] code
+        # A real server answers a path it has no route for with "501, Not Implemented" (the Jenkins CD/RO
+        # plugin's tests against real servers expect it: jenkinsci/electricflow-plugin); [U] the error code.
+        raise CommanderError("NotImplemented", f"No REST resource at {request.path}")
     api = ROUTES[route].get(request.method)
     if api is None:
         allowed = ", ".join(sorted(ROUTES[route]))

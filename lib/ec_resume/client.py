@@ -90,7 +90,8 @@ class RequestRefused(CommanderApiError):
 
     @property
     def transient(self) -> bool:
-        return self.http_status >= 500 or self.code in RETRYABLE_CODES
+        # 501 Not Implemented: the server has no such route; asking again cannot help.
+        return (self.http_status >= 500 and self.http_status != 501) or self.code in RETRYABLE_CODES
 
 
 class NotFound(RequestRefused):

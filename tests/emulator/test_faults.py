@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 import pytest
 import requests
-from conftest import ApiError, ServerApi, unique
+from conftest import ApiError, ServerApi, make_procedure, unique
 
 from commander_emulator.faults import Faults, RequestLog
 from commander_emulator.handlers import HANDLERS
@@ -72,6 +72,19 @@ def test_a_dropped_connection_is_a_connection_error(api: ServerApi) -> None:
     with pytest.raises(requests.ConnectionError):
         api.xml("getServerStatus")
     assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
+
+
+def test_drop_after_runs_the_call_then_loses_its_reply(api: ServerApi) -> None:
+    project, procedure = make_procedure(api.call, {"only": {"command": "true"}})
+    inject(api, api="runProcedure", dropAfter=True, count=3)
+    for _ in range(3):
+        with pytest.raises(requests.ConnectionError):
+            api.run_procedure(project, procedure)
+    started = api.call("getJobs", projectName=project, procedureName=procedure)["job"]
+    assert len(started) == 3  # the server acted each time although no caller heard of it
+    assert api.run_procedure(project, procedure)  # armed three times: the fourth call answers
+    with pytest.raises(ApiError):
+        inject(api, api="runProcedure", dropAfter=True, drop=True)
 
 
 def test_the_request_log_counts_calls_per_api_and_wire(api: ServerApi) -> None:

@@ -143,7 +143,9 @@ def test_rest_errors_carry_the_status_and_the_error_object(api: ServerApi) -> No
         api.rest_url("projects"), data=b"[1, 2]", headers={"Content-Type": "application/json"}
     )
     assert bad_body.status_code == 400 and "JSON object" in bad_body.json()["error"]["message"]
-    assert api.http.get(api.rest_url("no/such/route")).status_code == 404
+    # Issue 14: a path no route matches is "501, Not Implemented" on a real server, not 404.
+    unrouted = api.http.get(api.rest_url("no/such/route"))
+    assert unrouted.status_code == 501 and unrouted.json()["error"]["code"] == "NotImplemented"
     wrong_method = api.http.delete(api.rest_url("server/status"))
     assert wrong_method.status_code == 400 and "GET" in wrong_method.json()["error"]["message"]
 

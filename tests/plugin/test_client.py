@@ -123,6 +123,14 @@ def test_a_post_is_never_retried(server):
     assert len(server.requests) == 1
 
 
+def test_a_501_is_not_retried(server):
+    server.answers = [(501, error("NotImplemented", "No REST resource"))] * 3
+    with pytest.raises(CommanderApiError) as caught:
+        step_client(server.url).get_job_status("J1")
+    assert (caught.value.code, caught.value.http_status) == ("NotImplemented", 501)
+    assert len(server.requests) == 1
+
+
 def test_retries_give_up_after_the_configured_attempts(server):
     server.answers = [(503, error("ServerNotReady", "starting"))] * 5
     with pytest.raises(CommanderApiError, match="ServerNotReady"):

@@ -11,7 +11,9 @@ Tests that need what only the emulator gives (fault injection, its request log, 
 from __future__ import annotations
 
 import itertools
+import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Sequence, Tuple
@@ -103,3 +105,31 @@ def ec_resume(emulator: Emulator, built_jar: Path) -> str:
         client.call("setProperty", propertyName="/plugins/EC-Resume/project/resume/pythonInterpreter",
                     value=f"{sys.executable} -I -S")
     return name
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A server that accepts connections and never answers (what a hung CD/RO looks like)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    listener.close()
+

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 from . import __version__
-from .client import CommanderApiError, CommanderClient, NotFound
+from .client import DEFAULT_TIMEOUT, CommanderApiError, CommanderClient, NotFound
 from .job_steps import actual_parameters
 from .report import build_plan, job_label, render_plan, render_status
 from .restart_parameters import CREDENTIAL, NOT_FORMAL, credential_names, formal_names, restart_parameters
@@ -63,19 +63,37 @@ class Connection:
     user: Optional[str] = None
     password: Optional[str] = field(default=None, repr=False)
     verify_tls: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def timeout_from(option: Optional[str], env: Mapping[str, str]) -> float:
+    """--timeout, else COMMANDER_TIMEOUT, else the default: seconds for one server call, retries included."""
+    text, source = option, "--timeout"
+    if option is None:
+        text, source = env.get("COMMANDER_TIMEOUT"), "COMMANDER_TIMEOUT"
+    if text is None or not str(text).strip():
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise CliError(f"{source} '{text}': expected a number of seconds above 0 and at most 3600")
+    return value
 
 
 def connection_from(server: Optional[str], user: Optional[str], insecure: bool,
-                    env: Mapping[str, str]) -> Connection:
+                    env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Connection:
     """Command-line options first, then the environment; inside a job step, the step's own session."""
     url = (server or env.get("COMMANDER_URL") or "").strip()
     if url:
         name = (user or env.get("COMMANDER_USER") or "").strip()
         if not name:
             raise CliError("no user name: give --user U or set COMMANDER_USER")
-        return Connection(url=url, user=name, password=env.get("COMMANDER_PASSWORD"), verify_tls=not insecure)
+        return Connection(url=url, user=name, password=env.get("COMMANDER_PASSWORD"), verify_tls=not insecure,
+                          timeout=timeout)
     if env.get("COMMANDER_SERVER") and env.get("COMMANDER_SESSIONID"):
-        return Connection(url=None, verify_tls=not insecure)
+        return Connection(url=None, verify_tls=not insecure, timeout=timeout)
     raise CliError("no server: give --server URL or set COMMANDER_URL (or run inside a CD/RO job step)")
 
 
@@ -89,10 +107,12 @@ def is_terminal() -> bool:
 def connect(conn: Connection, env: Mapping[str, str],
             prompt: Callable[[str], str] = getpass.getpass) -> CommanderClient:
     if conn.url is None:
-        kwargs: Dict[str, Any] = {} if conn.verify_tls else {"verify_tls": False}
+        kwargs: Dict[str, Any] = {"timeout": conn.timeout}
+        if not conn.verify_tls:
+            kwargs["verify_tls"] = False
         return CommanderClient.from_environment(env, **kwargs)
     try:
-        client = CommanderClient(conn.url, verify_tls=conn.verify_tls)
+        client = CommanderClient(conn.url, verify_tls=conn.verify_tls, timeout=conn.timeout)
     except CommanderApiError as exc:
         raise CliError(f"--server '{conn.url}': {exc.message}") from None
     password = conn.password
@@ -274,6 +294,9 @@ def _add_connection_options(parser: argparse.ArgumentParser, default: Any) -> No
                        "the password comes from $COMMANDER_PASSWORD or a prompt")
     group.add_argument("--insecure", action="store_true", default=default,
                        help="do not verify the server's TLS certificate")
+    group.add_argument("--timeout", metavar="SECONDS", default=default,
+                       help=f"give up on a server call after this long, retries included (default: "
+                            f"$COMMANDER_TIMEOUT or {DEFAULT_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,7 +333,8 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     out, err = sys.stdout, sys.stderr
     try:
         args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-        conn = connection_from(args.server, args.user, bool(args.insecure), environment)
+        conn = connection_from(args.server, args.user, bool(args.insecure), environment,
+                               timeout_from(args.timeout, environment))
         if args.command == "restart":
             parse_param_options(args.param or [])  # a malformed option is refused before any connection
         client = connect(conn, environment)

@@ -32,6 +32,7 @@ from .rest_json import as_list
 log = logging.getLogger("ec_resume.client")
 
 REST_PREFIX = "/rest/v1.0"
+DEFAULT_TIMEOUT = 30.0  # seconds for one call in all, retries included; --timeout / COMMANDER_TIMEOUT
 # Locator arguments name the object a property call is about; without one, a step's calls use the step.
 LOCATORS = frozenset({"jobStepId", "jobId", "projectName", "procedureName", "stepName", "resourceName",
                       "workspaceName", "userName", "groupName", "scheduleName", "path", "pluginName",
@@ -159,9 +160,10 @@ class CommanderClient:
 
     def __init__(self, base_url: str, session_id: Optional[str] = None, user: Optional[str] = None,
                  password: Optional[str] = None, verify_tls: bool = True, *,
-                 job_step_id: Optional[str] = None, timeout: float = 60.0, attempts: int = 5,
+                 job_step_id: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT, attempts: int = 5,
                  backoff: float = 0.25, backoff_cap: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         url = base_url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise CommanderApiError("InvalidArgument", f"server URL '{base_url}' must start with http:// or "
@@ -172,7 +174,10 @@ class CommanderClient:
         self._password = password
         self.verify_tls = verify_tls
         self.job_step_id = job_step_id or None
-        self.timeout = timeout
+        if not timeout > 0:
+            raise CommanderApiError("InvalidArgument", f"timeout {timeout!r}: expected seconds > 0")
+        self.timeout = float(timeout)  # the whole of one call: connecting, reading, and every retry
+        self._clock = clock
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.backoff_cap = backoff_cap
@@ -218,15 +223,20 @@ class CommanderClient:
         query = urllib.parse.urlencode({k: str(v) for k, v in (params or {}).items() if v is not None})
         url = self.base_url + REST_PREFIX + path + ("?" + query if query else "")
         data = json.dumps(body).encode("utf-8") if body is not None else None
+        deadline = self._clock() + self.timeout
         attempt = 0
         while True:
             attempt += 1
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise ServerUnreachable(f"{api}: cannot reach {self.base_url}: no answer within "
+                                        f"{self.timeout:g} s ({attempt - 1} attempts of {method} {path})")
             try:
-                return self._send(api, method, url, data)
+                return self._send(api, method, url, data, remaining)
             except CommanderApiError as exc:
                 if not (retry and exc.transient and attempt < self.attempts):
                     raise
-                delay = min(self.backoff_cap, self.backoff * (2 ** (attempt - 1)))
+                delay = min(self.backoff_cap, self.backoff * (2 ** (attempt - 1)), max(0.0, remaining))
                 log.info("%s %s: %s; retry %d of %d in %.2fs", method, path, exc.code, attempt,
                          self.attempts - 1, delay)
                 self._sleep(delay)
@@ -249,13 +259,14 @@ class CommanderClient:
                 text = text.replace(secret, "***")
         return text
 
-    def _send(self, api: str, method: str, url: str, data: Optional[bytes]) -> Dict[str, Any]:
+    def _send(self, api: str, method: str, url: str, data: Optional[bytes],
+              timeout: float) -> Dict[str, Any]:
         headers = self._headers(data is not None)
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         log.debug("%s %s (%s)", method, url, api)
         context = self._ssl if url.startswith("https:") else None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as exc:
@@ -265,7 +276,10 @@ class CommanderClient:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, ssl.SSLError):
                 raise TlsRefused(f"{api}: TLS with {self.base_url} failed: {reason}") from None
-            raise ServerUnreachable(self._scrub(f"{api}: cannot reach {self.base_url}: {reason}")) from None
+            if isinstance(reason, socket.timeout) or isinstance(exc, socket.timeout):
+                reason = f"no answer within {timeout:.3g} s"
+            raise ServerUnreachable(self._scrub(f"{api}: cannot reach {self.base_url}: {reason} "
+                                                f"({method} {url.split('?', 1)[0]})")) from None
         if status == 204 or not raw.strip():
             return {}
         try:

@@ -332,6 +332,21 @@ def test_errors_without_a_server_answer_fail_fast(monkeypatch, capsys):
     assert code == 2 and "no password: set COMMANDER_PASSWORD" in one_line(err)
     code, out, err = run_cli(capsys, "--server", "http://127.0.0.1:1", "restart", "x", "--param", "=v")
     assert code == 2 and "--param '=v': expected NAME=VALUE" in one_line(err)
+    for option in (["--timeout", "soon"], ["--timeout", "0"]):
+        code, out, err = run_cli(capsys, "plan", "x", "--server", "http://127.0.0.1:1", *option)
+        assert code == 2 and f"--timeout '{option[1]}': expected a number of seconds" in one_line(err)
+    monkeypatch.setenv("COMMANDER_TIMEOUT", "-5")
+    code, out, err = run_cli(capsys, "plan", "x", "--server", "http://127.0.0.1:1")
+    assert code == 2 and "COMMANDER_TIMEOUT '-5'" in one_line(err)
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout(silent_server, monkeypatch, capsys):
+    monkeypatch.setenv("COMMANDER_PASSWORD", "pw")
+    code, out, err = run_cli(capsys, "status", "x", "--server", silent_server, "--user", "u",
+                             "--timeout", "0.5")
+    assert code == 1
+    line = one_line(err)
+    assert f"cannot reach {silent_server}" in line and "no answer within" in line and "pw" not in line
 
 
 def test_the_session_id_and_the_password_never_appear(api, emulator, shop, login_env, capsys, monkeypatch):

@@ -197,3 +197,21 @@ def test_agent_environment_gives_the_server_address():
 def test_tls_is_verified_by_default():
     assert CommanderClient("https://cd.example.com").verify_tls
     assert CommanderClient.from_environment({"COMMANDER_SERVER": "cd", "COMMANDER_SECURE": "1"}).verify_tls
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout_in_one_line(silent_server):
+    ticks = []
+    client = CommanderClient(silent_server, session_id=SESSION, timeout=0.3, attempts=5, sleep=ticks.append)
+    with pytest.raises(CommanderApiError) as caught:
+        client.get_job_details("J1")
+    message = str(caught.value)
+    assert caught.value.code == "ConnectionFailed"
+    assert f"cannot reach {silent_server}" in message and "no answer within" in message
+    assert "\n" not in message and SESSION not in message
+    assert sum(ticks) <= 0.3  # retries never wait past the call's own bound
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_a_timeout_must_be_positive(bad):
+    with pytest.raises(CommanderApiError, match="expected seconds > 0"):
+        CommanderClient("http://127.0.0.1:9", timeout=bad)

@@ -24,6 +24,8 @@ class StepRecord:
     outcome: str
     status: str
     job_step_id: str
+    start: str = ""  # the server's timestamps as given ("" when the step never started / finished)
+    finish: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
             path = prefix + JOB_STEPS_JOINER + name if prefix else name
             record = StepRecord(path=path, step_name=name, outcome=str(step.get("outcome") or ""),
                                 status=str(step.get("status") or ""),
-                                job_step_id=str(step.get("jobStepId") or ""))
+                                job_step_id=str(step.get("jobStepId") or ""),
+                                start=str(step.get("start") or ""), finish=str(step.get("finish") or ""))
             rows.append(StepRow(record=record, depth=depth, raw=step, project=project))
             called = step.get("calledProcedure")
             if isinstance(called, Mapping):

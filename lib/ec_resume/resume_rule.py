@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
-from .job_steps import actual_parameters, job_step_records
+from .job_steps import StepRow, actual_parameters, job_step_records, step_rows
 
 DEFAULT_DONE_OUTCOMES: FrozenSet[str] = frozenset({"success"})
 DEFAULT_MAX_DEPTH = 10
 JOB_TO_RESTART = "jobToRestart"
+PLUGIN_KEY = "EC-Resume"
+RESTART_LINK_PROCEDURE = "CreateRestartLink"
 
 
 def parse_done_outcomes(text: Optional[str]) -> FrozenSet[str]:
@@ -119,3 +121,51 @@ def decide(step_path: str, job_id: str, jobs: Mapping[str, JobView],
             continue
         return Decision(False, Reason.NOT_DONE, current, outcome, passed)
     return Decision(False, Reason.CHAIN_TOO_LONG, current, skipped_in=passed)
+
+
+# --------------------------------------------------------------------------------- the failure point
+
+
+@dataclass(frozen=True)
+class FailurePoint:
+    """The step of a job that failed first: its path and finish timestamp (as the server gave it)."""
+
+    path: str
+    finish: str
+
+
+def is_plugin_project(project: str) -> bool:
+    # [U] A call of a plugin procedure names the called project as "<key>-<version>" (EC-Resume-1.0.0).
+    return project == PLUGIN_KEY or project.startswith(PLUGIN_KEY + "-")
+
+
+def _is_restart_link_call(row: StepRow) -> bool:
+    called = row.raw.get("calledProcedure")
+    if not isinstance(called, Mapping):
+        return False
+    return (str(called.get("procedureName") or "") == RESTART_LINK_PROCEDURE
+            and is_plugin_project(str(called.get("projectName") or "")))
+
+
+def failure_point(job: Mapping[str, Any]) -> Optional[FailurePoint]:
+    """The first step (by finish time) of a getJobDetails job whose outcome is error; None when none failed.
+
+    EC-Resume's own CreateRestartLink call (and what it runs) is not part of the job's work. Among steps
+    that finished at the same moment the deepest wins (a call ends when its failed child does), then job
+    order; a failed step without a finish time comes after every timed one.
+    """
+    failed = []
+    ignored: Tuple[str, ...] = ()
+    for order, row in enumerate(step_rows(job)):
+        if ignored and any(row.path == p or row.path.startswith(p + "/jobSteps/") for p in ignored):
+            continue
+        if _is_restart_link_call(row):
+            ignored += (row.path,)
+            continue
+        if row.record.outcome.strip().lower() == "error":
+            finish = row.record.finish
+            failed.append(((finish == "", finish, -row.depth, order), row.record))
+    if not failed:
+        return None
+    record = min(failed, key=lambda item: item[0])[1]
+    return FailurePoint(path=record.path, finish=record.finish)

@@ -8,10 +8,11 @@ there is one copy of each rule.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .arguments import Args, arg_bool, arg_str, normalize, parameter_map, required
+from .arguments import Args, arg_bool, arg_str, as_list, normalize, parameter_map, required
 from .dsl import DslOp, parse_dsl
 from .errors import CommanderError, invalid, no_such
 from .model import Credential, FormalParameter, Job, Plugin, Procedure, Project, PropertySheet, Step, Store
@@ -179,6 +180,42 @@ def create_credential(store: Store, project_name: str, name: str, user_name: str
 
 
 # ------------------------------------------------------------------------------------------------- jobs
+
+_CREDENTIAL_PATH = re.compile(r"^/projects/([^/]+)/credentials/([^/]+)$")
+_REFERENCES = "credentialReferenceParameters"
+
+
+def credential_references(store: Store, procedure: Procedure, actual: Mapping[str, str], entries: Any
+                          ) -> Dict[str, Tuple[str, Credential]]:
+    """runProcedure's credentialReferenceParameters ([{name, value}]): for each credential parameter, the
+    path of the stored credential its value names ("cred" in the procedure's project, or
+    "/projects/<p>/credentials/<c>") and that credential. Errors name the parameter; nothing is started."""
+    found: Dict[str, Tuple[str, Credential]] = {}
+    for entry in as_list(entries):
+        if not isinstance(entry, dict) or not str(entry.get("name", "")).strip():
+            raise invalid(_REFERENCES, "entries {name, value}: name a credential parameter, value a stored "
+                                       "credential")
+        name, value = str(entry["name"]), str(entry.get("value", "")).strip()
+        formal = procedure.formal_parameters.get(name)
+        if name in actual or name in found:
+            raise invalid(_REFERENCES, f"parameter '{name}' given once (it is given twice)")
+        if formal is not None and formal.type != "credential":
+            raise CommanderError("InvalidActualParameter",  # [U] code
+                                 f"{_REFERENCES}: '{name}' is a parameter of type '{formal.type}', not a "
+                                 "credential parameter", where=_REFERENCES)
+        # A name that is no formal parameter at all is refused with the other actual parameters.
+        path_match = _CREDENTIAL_PATH.match(value)
+        project_name, cred_name = path_match.groups() if path_match else (procedure.project_name, value)
+        project = store.projects.get(project_name)
+        cred = project.credentials.get(cred_name) if project is not None and cred_name else None
+        if cred is None:
+            raise CommanderError("NoSuchCredential",
+                                 f"{_REFERENCES}: parameter '{name}' names credential '{value}', which does "
+                                 f"not exist (expected a credential of project '{procedure.project_name}' or "
+                                 "/projects/<project>/credentials/<credential>)", where=_REFERENCES)
+        found[name] = (f"/projects/{project_name}/credentials/{cred_name}", cred)
+    return found
+
 
 
 def find_jobs(store: Store, project_name: Optional[str] = None, procedure_name: Optional[str] = None,

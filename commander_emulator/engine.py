@@ -24,7 +24,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 from .context import Context
 from .errors import CommanderError, invalid
 from .expansion import expand as expand_property_references
-from .model import Credential, Job, JobStep, Procedure, Step, Store, now_iso
+from .model import ABORT, FORCE_ABORT, Credential, Job, JobStep, Procedure, Step, Store, now_iso
 
 Expand = Callable[[Context, str], str]
 
@@ -215,8 +215,12 @@ class Engine:
     # ---- public surface
 
     def run_procedure(self, project_name: str, procedure_name: str, actual_parameters: Mapping[str, str],
-                      credentials: Sequence[Mapping[str, str]], user_name: str) -> Job:
-        """runProcedure: validate, register the job, start it on a thread and return at once."""
+                      credentials: Sequence[Mapping[str, str]], user_name: str,
+                      stored_credentials: Optional[Mapping[str, Credential]] = None) -> Job:
+        """runProcedure: validate, register the job, start it on a thread and return at once.
+
+        `credentials` are transient ones given with the call; `stored_credentials` are stored credentials
+        that credential parameters refer to, by the parameter value that names them."""
         store = self.store
         with store.lock:
             procedure = store.procedure(project_name, procedure_name)
@@ -229,6 +233,7 @@ class Engine:
                 if not name:
                     raise invalid("credential", "credentialName, userName and password")
                 job.credentials[name] = _credential(name, project_name, cred)
+            job.credentials.update(stored_credentials or {})
             job.name = self._job_name(job, procedure)
             if job.name in (j.name for j in store.jobs.values()):  # job names are unique [U code]
                 raise CommanderError("DuplicateJobName", f"Job '{job.name}' already exists")
@@ -252,6 +257,8 @@ class Engine:
             if run is None:
                 return
             job.abort_requested = True
+            # A forced abort is FORCE_ABORT (issue 14, from CloudBees' docs); [U] a normal one is ABORT.
+            job.abort_status = FORCE_ABORT if force or job.abort_status == FORCE_ABORT else ABORT
             run.stop_count += 1
             if force:
                 run.force = True

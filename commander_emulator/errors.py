@@ -37,6 +37,14 @@ class CommanderError(Exception):
         return {"code": self.code, "message": self.message, "details": self.details, "where": self.where}
 
 
+class ExpansionLimit(CommanderError):
+    """A runaway expansion (a reference cycle). It ends the whole evaluation, even inside a script that
+    catches errors, so that a loop cannot turn into a value."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ExpansionError", message)  # [U] error code
+
+
 def no_such(kind: str, name: str, where: str = "") -> CommanderError:
     """The NoSuch<Kind> error CD/RO raises for a missing object, e.g. NoSuchProcedure."""
     label = kind[0].lower() + kind[1:]

@@ -14,7 +14,7 @@ from typing import List
 
 from . import javascript
 from .context import Context
-from .errors import CommanderError
+from .errors import CommanderError, ExpansionLimit
 from .property_graph import Resolved, Value
 from .property_paths import assign, matching_bracket, resolve, resolve_or_error, shortcut
 
@@ -66,8 +66,7 @@ def _expand_stored(ctx: Context, text: str, name: str) -> str:
     """Expand a stored value: one level deeper, so self-reference ends in a clear error, not a hang."""
     depth = _depth.get()
     if depth >= MAX_EXPANSION_DEPTH:
-        raise CommanderError("ExpansionError",  # [U] error code
-                             f"Expanding property '{name}' went {MAX_EXPANSION_DEPTH} references deep: "
+        raise ExpansionLimit(f"Expanding property '{name}' went {MAX_EXPANSION_DEPTH} references deep: "
                              "expected no reference cycle")
     token = _depth.set(depth + 1)
     try:

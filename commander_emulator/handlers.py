@@ -312,8 +312,15 @@ def _run_procedure(call: Call, args: Args) -> Answer:
     project_name, proc_name = required(args, "projectName"), required(args, "procedureName")
     params = parameter_map(args.get("actualParameter"))
     credentials = _credential_entries(args.get("credential"))
-    call.store.procedure(project_name, proc_name)  # NoSuchProject / NoSuchProcedure before anything starts
-    job = call.engine.run_procedure(project_name, proc_name, dict(params), credentials, call.user_name or "")
+    with call.store.lock:
+        procedure = call.store.procedure(project_name, proc_name)  # NoSuch* before anything starts
+        references = backend.credential_references(call.store, procedure, params,
+                                                   args.get("credentialReferenceParameters"))
+    # The parameter names the stored credential by its path [U]; the job holds that credential under it.
+    params.update((name, path) for name, (path, _cred) in references.items())
+    stored = {path: cred for path, cred in references.values()}
+    job = call.engine.run_procedure(project_name, proc_name, dict(params), credentials, call.user_name or "",
+                                    stored)
     return {"jobId": job.id}
 
 

@@ -4,6 +4,10 @@ The script sees `myJob`, `myJobStep`, `myParent`, `myCall`, `myProject`, `myProc
 as property-sheet objects and `getProperty(path)` / `getProperty(object, path)`. The objects are ES6
 `Proxy`s over handles to the emulator's nodes: each property read asks Python for that one name, so nothing
 is copied up front and a job with many steps costs no more than the names the script touches.
+
+A missing property reads as `undefined`, an intrinsic that holds no value as `null`. A read that fails
+(a malformed path, a value whose expansion fails) throws an `Error` (with `.code`, the CD/RO error code)
+that the script may catch; an expansion loop or an emulator bug ends the evaluation whatever the script does.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any, Callable, List, Optional
 import dukpy
 
 from .context import Context
-from .errors import CommanderError
+from .errors import CommanderError, ExpansionLimit
 from .property_graph import Node, Resolved
 
 GLOBAL_OBJECTS = ("myJob", "myJobStep", "myParent", "myCall", "myProject", "myProcedure", "myStep", "myUser")
@@ -27,6 +31,13 @@ _PRELUDE = r"""
   function fromPython(d) {
     if (d[0] === "v") return d[1];
     if (d[0] === "o") return wrap(d[1]);
+    if (d[0] === "n") return null;
+    if (d[0] === "t") {
+      // a failed read the script may catch; uncaught, it ends the script with the server's own error
+      var failure = new Error(d[1]);
+      failure.code = d[2];
+      throw failure;
+    }
     if (d[0] === "e") throw new Error(d[1]);
     return undefined;
   }
@@ -101,6 +112,7 @@ class _Bridge:
         self.reader = reader
         self.nodes: List[Node] = []
         self.failure: Optional[BaseException] = None
+        self.thrown: List[CommanderError] = []  # failed reads handed to the script as exceptions
 
     def handle(self, node: Optional[Node]) -> int:
         if node is None:
@@ -113,17 +125,33 @@ class _Bridge:
             return ["u"]  # a missing property reads as undefined
         if isinstance(item, Node):
             return ["o", self.handle(item)]
+        if not item.is_set:
+            return ["n"]  # [U] an intrinsic with no value yet (a running job's finish) reads as null
         return ["v", self.reader.value_text(ctx, item)]
 
     def guarded(self, read: Any) -> List[Any]:
-        # An error inside a read (an expansion loop, a bug) must surface as itself, not as a script error,
-        # even if the script catches it.
         try:
             return read()
+        except ExpansionLimit as err:
+            return self._hard(err)
+        except CommanderError as err:
+            # [U] a read that fails (a bad path such as 'a[b', a value whose expansion fails) throws in the
+            # script, which may catch it; uncaught, the evaluation fails with this error.
+            self.thrown.append(err)
+            return ["t", str(err), err.code]
         except Exception as err:  # noqa: BLE001 - re-raised after the script ends
-            if self.failure is None:
-                self.failure = err
-            return ["e", str(getattr(err, "message", err))]
+            return self._hard(err)
+
+    def _hard(self, err: Exception) -> List[Any]:
+        # An expansion loop or a bug surfaces as itself, not as a script error, even if the script catches it.
+        if self.failure is None:
+            self.failure = err
+        return ["e", str(getattr(err, "message", err))]
+
+    def uncaught(self, js_error: Exception) -> Optional[CommanderError]:
+        """The failed read that ended the script, when the script did not catch it."""
+        text = str(js_error)
+        return next((err for err in reversed(self.thrown) if str(err) in text), None)
 
     def child(self, h: int, key: str) -> List[Any]:
         return self.guarded(lambda: self.describe(self.ctx, self.nodes[h].lookup(key)))
@@ -164,6 +192,9 @@ def evaluate(ctx: Context, script: str, reader: PropertyReader) -> str:
         except dukpy.JSRuntimeError as err:
             if bridge.failure is not None:
                 raise bridge.failure from None
+            uncaught = bridge.uncaught(err)
+            if uncaught is not None:
+                raise uncaught from None
             shown = script if len(script) <= 200 else script[:200] + "..."
             message = f"JavaScript error in '$[/javascript {shown}]': {_first_line(err)}"
             raise CommanderError("InvalidScript", message) from None

@@ -18,6 +18,12 @@ from .errors import CommanderError, no_such
 
 ERROR_HANDLING = ("failProcedure", "abortProcedure", "abortProcedureNow", "abortJob", "abortJobNow", "ignore")
 OUTCOMES = ("success", "warning", "error", "skipped", "notRun")
+# What a step an abort never reached gets ([U], varies by version: Settings.unreached_outcome).
+UNREACHED_OUTCOMES = ("skipped", "notRun")
+# What `myJobStep.parent` of a top-level step is ([U], see Settings.top_level_parent).
+TOP_LEVEL_PARENTS = ("none", "job", "rootStep")
+# abortStatus after abortJob: force=1 is FORCE_ABORT; [U] the value of a normal abort.
+ABORT, FORCE_ABORT = "ABORT", "FORCE_ABORT"
 PARAMETER_TYPES = ("entry", "textarea", "checkbox", "select", "radio", "credential", "project", "header")
 
 
@@ -317,6 +323,9 @@ class Job:
     workspace: Optional[str] = None
     session_id: Optional[str] = None  # COMMANDER_SESSIONID of its steps
     abort_requested: bool = False
+    abort_status: Optional[str] = None  # what getJobDetails shows after abortJob (ABORT_STATUSES)
+    # The id of the job's root step: shown only when settings.top_level_parent is "rootStep".
+    root_step_id: str = field(default_factory=new_id)
     done: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     store: Optional[Store] = field(default=None, repr=False, compare=False)
 
@@ -342,6 +351,10 @@ class Settings:
     server_host: str = "127.0.0.1"
     server_port: int = 0
     default_shell: str = "sh"  # [U] a step without a shell uses its resource's shell; ours is POSIX sh
+    # What the parent of a top-level job step is ([U]: the docs speak of a job's "root step"): "none"
+    # (nothing), "job" (the job), or "rootStep" (a job step named after the procedure that holds the
+    # top-level steps). Property paths and JavaScript see the same parent.
+    top_level_parent: str = "none"
 
 
 class Store:

@@ -1,6 +1,7 @@
-"""The object graph a property path walks: projects, procedures, steps, jobs, job steps, users, plugins,
-the server, collections of those, and custom property sheets (*nodes*), down to *values* (a custom string
-property, an actual parameter or an intrinsic property).
+"""The object graph a property path walks: projects, procedures, steps, users, plugins, the server,
+collections of those, and custom property sheets (*nodes*), down to *values* (a custom string property, an
+actual parameter or an intrinsic property). Jobs and job steps are in job_graph.py, the root of absolute
+paths in graph_root.py.
 
 Lookup order inside one object: actual parameters, custom properties, intrinsics. Facts come from
 commander-api.md §4; every choice taken on trust is marked [U].
@@ -13,7 +14,7 @@ from typing import Any, Callable, ClassVar, Dict, Iterable, List, MutableMapping
 
 from .context import Context
 from .errors import CommanderError
-from .model import Job, JobStep, Plugin, Procedure, Project, Property, PropertySheet, Step, Store, User
+from .model import Plugin, Procedure, Project, Property, PropertySheet, Step, Store, User
 
 # Outcomes a step may give itself by writing its `outcome` property (commander-api.md §5, postp).
 SETTABLE_OUTCOMES = ("success", "warning", "error", "skipped")
@@ -29,6 +30,18 @@ def as_flag(flag: bool) -> str:
 
 def as_text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+class Unset:
+    """What an intrinsic getter answers for a property the object has but that holds no value yet (a running
+    job's `finish`, a command step's `subprocedure`): it reads as "" in a path and as `null` in JavaScript."""
+
+
+UNSET = Unset()
+
+
+def optional(value: Any) -> Union[str, Unset]:
+    return UNSET if value is None else str(value)
 
 
 def find_key(mapping: Optional[MutableMapping[str, str]], name: str) -> Optional[str]:
@@ -53,10 +66,11 @@ class Value:
     expandable: bool
     id: str
     description: str = ""
+    is_set: bool = True  # False for an intrinsic that holds no value (UNSET)
 
 
 Resolved = Union["Node", Value]
-Getter = Callable[[Any], Union[str, "Node", None]]
+Getter = Callable[[Any], Union[str, Unset, "Node", None]]
 
 
 class Node:
@@ -120,6 +134,8 @@ class Node:
                 if isinstance(got, Node) or got is None:
                     return got
                 # [U] intrinsic values are never expanded (a step's condition reads as written).
+                if isinstance(got, Unset):
+                    return Value(name, "", False, f"{self.object_id()}:{name}", is_set=False)
                 return Value(name, got, False, f"{self.object_id()}:{name}")
         return None
 
@@ -213,9 +229,9 @@ class ProcedureNode(Node):
         "procedureId": lambda n: n.procedure.id,
         "projectName": lambda n: n.procedure.project_name,
         "description": lambda n: n.procedure.description,
-        "resourceName": lambda n: n.procedure.resource_name,
-        "workspaceName": lambda n: n.procedure.workspace_name,
-        "jobNameTemplate": lambda n: n.procedure.job_name_template,
+        "resourceName": lambda n: optional(n.procedure.resource_name),
+        "workspaceName": lambda n: optional(n.procedure.workspace_name),
+        "jobNameTemplate": lambda n: optional(n.procedure.job_name_template),
         "steps": lambda n: CollectionNode(
             "steps", f"steps of {n.label}",
             lambda name: next((n.step_node(s) for s in n.procedure.steps if s.name == name), None),
@@ -250,16 +266,16 @@ class StepNode(Node):
         "projectName": lambda n: n.project_name,
         "procedureName": lambda n: n.procedure_name,
         "description": lambda n: n.step.description,
-        "command": lambda n: n.step.command,
-        "shell": lambda n: n.step.shell,
-        "condition": lambda n: n.step.condition,
-        "precondition": lambda n: n.step.precondition,
-        "subprocedure": lambda n: n.step.subprocedure,
-        "subproject": lambda n: n.step.subproject,
+        "command": lambda n: optional(n.step.command),
+        "shell": lambda n: optional(n.step.shell),
+        "condition": lambda n: optional(n.step.condition),
+        "precondition": lambda n: optional(n.step.precondition),
+        "subprocedure": lambda n: optional(n.step.subprocedure),
+        "subproject": lambda n: optional(n.step.subproject),
         "errorHandling": lambda n: n.step.error_handling,
         "alwaysRun": lambda n: as_flag(n.step.always_run),
         "parallel": lambda n: as_flag(n.step.parallel),
-        "resourceName": lambda n: n.step.resource_name,
+        "resourceName": lambda n: optional(n.step.resource_name),
     }
 
     def custom(self) -> Optional[PropertySheet]:
@@ -268,101 +284,6 @@ class StepNode(Node):
     def context(self, ctx: Context) -> Context:
         return Context(store=self.store, user_name=ctx.user_name, project_name=self.project_name,
                        procedure_name=self.procedure_name)
-
-
-def _job_steps_collection(label: str, steps: Callable[[], List[JobStep]]) -> CollectionNode:
-    # [U] when two job steps share a name (e.g. created at run time) the first one answers.
-    return CollectionNode(
-        "jobSteps", label,
-        lambda name: next((JobStepNode(js) for js in steps() if js.step_name == name), None),
-        lambda: [JobStepNode(js) for js in steps()])
-
-
-class JobNode(Node):
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.name = job.name
-        self.label = f"job '{job.name}'"
-
-    INTRINSICS: ClassVar[Dict[str, Getter]] = {
-        "jobId": lambda n: n.job.id,
-        "jobName": lambda n: n.job.name,
-        "status": lambda n: n.job.status,
-        "outcome": lambda n: as_text(n.job.outcome),
-        "projectName": lambda n: n.job.project_name,
-        "procedureName": lambda n: n.job.procedure_name,
-        "launchedByUser": lambda n: n.job.launched_by,
-        "start": lambda n: as_text(n.job.start),
-        "finish": lambda n: as_text(n.job.finish),
-        "jobSteps": lambda n: _job_steps_collection(f"job steps of {n.label}", lambda: n.job.steps),
-    }
-
-    def custom(self) -> Optional[PropertySheet]:
-        return self.job.properties
-
-    def params(self) -> Optional[MutableMapping[str, str]]:
-        return self.job.actual_parameters
-
-    def context(self, ctx: Context) -> Context:
-        return Context(store=ctx.store, user_name=ctx.user_name, job=self.job,
-                       project_name=self.job.project_name, procedure_name=self.job.procedure_name)
-
-
-def _step_outcome(js: JobStep) -> str:
-    # The recorded outcome; while the step still runs, what it asked for, so a step reads back its own
-    # write [U].
-    return as_text(js.outcome if js.outcome is not None else js.outcome_override)
-
-
-class JobStepNode(Node):
-    def __init__(self, js: JobStep) -> None:
-        self.js = js
-        self.name = js.step_name
-        self.label = f"job step '{js.path()}' of job '{js.job.name}'"
-
-    INTRINSICS: ClassVar[Dict[str, Getter]] = {
-        "jobStepId": lambda n: n.js.id,
-        "stepName": lambda n: n.js.step_name,
-        "status": lambda n: n.js.status,
-        "outcome": lambda n: _step_outcome(n.js),
-        "exitCode": lambda n: as_text(n.js.exit_code),
-        "start": lambda n: as_text(n.js.start),
-        "finish": lambda n: as_text(n.js.finish),
-        "parent": lambda n: JobStepNode(n.js.parent) if n.js.parent is not None else None,
-        "jobSteps": lambda n: _job_steps_collection(f"job steps of {n.label}", lambda: n.js.children),
-        "jobId": lambda n: n.js.job.id,
-        "jobName": lambda n: n.js.job.name,
-        "projectName": lambda n: n.js.project_name,
-        "procedureName": lambda n: n.js.procedure_name,
-        "resourceName": lambda n: n.js.resource_name,
-        "condition": lambda n: as_text(n.js.effective_condition),
-        "command": lambda n: as_text(n.js.effective_command),
-        "shell": lambda n: as_text(n.js.effective_shell),
-        "errorHandling": lambda n: n.js.step.error_handling,
-        "alwaysRun": lambda n: as_flag(n.js.step.always_run),
-        "subprocedure": lambda n: n.js.called_procedure,
-        "subproject": lambda n: n.js.called_project,
-    }
-
-    def custom(self) -> Optional[PropertySheet]:
-        return self.js.properties
-
-    def params(self) -> Optional[MutableMapping[str, str]]:
-        return self.js.call_parameters if self.js.is_call else None
-
-    def context(self, ctx: Context) -> Context:
-        return Context(store=ctx.store, user_name=ctx.user_name, job=self.js.job, job_step=self.js,
-                       project_name=self.js.project_name, procedure_name=self.js.procedure_name)
-
-    def write_intrinsic(self, name: str, value: str, path: str) -> bool:
-        if name != "outcome":
-            return False
-        if value not in SETTABLE_OUTCOMES:
-            raise CommanderError("InvalidPropertyValue",
-                                 f"Invalid outcome '{value}' for '{path}': expected one of "
-                                 + ", ".join(SETTABLE_OUTCOMES))
-        self.js.outcome_override = value
-        return True
 
 
 class CallNode(Node):
@@ -439,13 +360,6 @@ def procedure_node(store: Store, project_name: Optional[str], name: Optional[str
     return ProcedureNode(store, procedure) if procedure is not None else None
 
 
-def job_node(store: Store, id_or_name: str) -> Optional[JobNode]:
-    job = store.jobs.get(id_or_name)
-    if job is None:
-        job = next((j for j in store.jobs.values() if j.name == id_or_name), None)
-    return JobNode(job) if job is not None else None
-
-
 def plugin_node(store: Store, key: str) -> Optional[PluginNode]:
     """`/plugins/<key>`: the promoted version of the key; a full name KEY-VERSION addresses that exact
     version, promoted or not [U]. A missing plugin reads as no such property."""
@@ -455,35 +369,3 @@ def plugin_node(store: Store, key: str) -> Optional[PluginNode]:
         if err.code == "NoSuchPlugin":
             return None
         raise
-
-
-class RootNode(Node):
-    name = ""
-    label = "the server root"
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def collection_member(self, name: str) -> Optional[Node]:
-        s = self.store
-        if name == "projects":
-            return CollectionNode("projects", "projects", lambda n: project_node(s, n),
-                                  lambda: [ProjectNode(s, p) for p in s.projects.values()])
-        if name == "jobs":
-            return CollectionNode("jobs", "jobs", lambda n: job_node(s, n),
-                                  lambda: [JobNode(j) for j in s.jobs.values()])
-        if name == "jobSteps":
-            return CollectionNode("jobSteps", "job steps",
-                                  lambda n: JobStepNode(s.job_steps[n]) if n in s.job_steps else None,
-                                  lambda: [JobStepNode(js) for js in s.job_steps.values()])
-        if name == "users":
-            return CollectionNode("users", "users",
-                                  lambda n: UserNode(s.users[n]) if n in s.users else None,
-                                  lambda: [UserNode(u) for u in s.users.values()])
-        if name == "plugins":
-            return CollectionNode("plugins", "plugins", lambda n: plugin_node(s, n),
-                                  lambda: [PluginNode(s, p) for p in s.plugins.values() if p.promoted])
-        if name == "server":
-            return ServerNode(s)
-        return None
-

@@ -11,17 +11,16 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from .context import Context
 from .errors import CommanderError
+from .graph_root import RootNode
+from .job_graph import JobNode, JobStepNode
 from .property_graph import (
     ALL_PARTS,
     CUSTOM,
     INTRINSIC,
     PARAMS,
     CallNode,
-    JobNode,
-    JobStepNode,
     Node,
     Resolved,
-    RootNode,
     StepNode,
     UserNode,
     Value,
@@ -192,10 +191,15 @@ def resolve_or_error(ctx: Context, path: str) -> Resolved:
             label = where.label if isinstance(where, Node) else f"string property '{segments[matched - 1]}'"
             raise missing_property(path, f"no property '{segments[matched]}' in {label}")
         return found
+    unset: Optional[Resolved] = None
     for node, parts in _scopes(ctx):
         found, _ = _walk(node, segments, parts)
-        if found is not None:
+        if isinstance(found, Value) and not found.is_set:
+            unset = unset or found  # an intrinsic with no value does not hide a later scope's value [U]
+        elif found is not None:
             return found
+    if unset is not None:
+        return unset
     raise missing_property(path, "Evaluation failed. Found no match in any context")
 
 

@@ -10,9 +10,9 @@ import os
 from collections import OrderedDict
 from typing import Any, Dict, List, Sequence
 
+from .job_graph import JobNode, JobStepNode
 from .model import Credential, FormalParameter, Job, JobStep, Plugin, Procedure, Project, Step
 from .properties import custom_resolved, record
-from .property_graph import JobNode, JobStepNode
 from .schema import FORMAL_PARAMETER, PROCEDURE, PROJECT, STEP, Field, flag
 
 Record = Dict[str, Any]
@@ -88,8 +88,7 @@ def job_record(job: Job, with_steps: bool) -> Record:
                    "procedureName": job.procedure_name, "launchedByUser": job.launched_by}
     _put(rec, "start", job.start)
     _put(rec, "finish", job.finish)
-    if job.abort_requested:
-        rec["abortStatus"] = "abort"  # [U] field name and value, from memory of the XML schema
+    _put(rec, "abortStatus", job.abort_status)  # after abortJob: ABORT [U] or FORCE_ABORT
     rec["actualParameter"] = parameter_list(job.actual_parameters)
     if len(job.properties):
         rec["propertySheet"] = custom_properties_record(job)

@@ -1,12 +1,13 @@
-"""The emulator's HTTP server: REST, the XML API, the UI run link, and a control endpoint for tests.
+"""The emulator's HTTP server: REST, the XML API, the UI links, and a control endpoint for tests.
 
 URLs:
 - `/rest/v1.0/...`                      REST v1.0 (wire_rest)
 - `POST /commanderRequest`              the XML API (wire_xml)
-- `GET /commander/runProcedure.php?runNow=1&projectName=..&procedureName=..&numParameters=N
-   &parameters1_name=..&parameters1_value=..`
-                                        the UI's "run now" link: runs the procedure as the session user
-                                        (cookie or Basic) and redirects (302) to the job's page
+- `GET /commander/runProcedure.php?...`, `GET /commander/link/runProcedure/projects/<p>/procedures/<q>?...`
+                                        the UI's run links (see ui.py): with runNow=1 they run the procedure
+                                        as the session user (cookie or Basic) and redirect (302) to the job's
+                                        page; without it they show the filled-in run form, which POSTs the
+                                        runNow form to runProcedure.php
 - `GET /commander/link/jobDetails/jobs/<jobId>`  a tiny HTML page naming the job
 - `/__emulator__/...`                   emulator-only control for tests; not part of CD/RO:
     `GET|POST|DELETE /__emulator__/faults`   list / inject / clear faults. POST body (JSON):
@@ -14,13 +15,13 @@ URLs:
         ("dropAfter": true runs the call, then drops the reply)
     `GET|DELETE /__emulator__/requests`      the request log {"request": [{"api", "wire"}], "count": {api: n}}
                                              in the order calls finished / clear it
-    `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun", "defaultShell": ...}
+    `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun",
+                                              "topLevelParent": "none"|"job"|"rootStep", "defaultShell": ...}
   The control endpoint needs no session: it exists only on the emulator, which listens on loopback.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ import socket
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import quote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -40,15 +41,14 @@ from .dispatch import Dispatcher
 from .engine import Engine
 from .errors import CommanderError, invalid
 from .faults import DroppedConnection, Faults, RequestLog
-from .model import Store
+from .model import TOP_LEVEL_PARENTS, UNREACHED_OUTCOMES, Store
 from .schema import parse_bool
+from .ui import UI_JOB, is_run_link, job_page, read_run_link, run_form_page
 from .wire_rest import error_response, handle_rest, json_response
 from .wire_xml import handle_xml
 
 log = logging.getLogger("commander_emulator")
 
-UI_RUN = "/commander/runProcedure.php"
-UI_JOB = "/commander/link/jobDetails/jobs/"
 CONTROL = "/__emulator__/"
 
 
@@ -143,7 +143,7 @@ class Emulator:
             return handle_rest(self.dispatcher, request)
         if path == "/commanderRequest":
             return handle_xml(self.dispatcher, request)
-        if path == UI_RUN:
+        if is_run_link(path):
             return self._ui_run(request)
         if path.startswith(UI_JOB):
             return self._ui_job_page(path[len(UI_JOB):])
@@ -156,17 +156,25 @@ class Emulator:
     def _ui_run(self, request: Request) -> Response:
         session = self.dispatcher.authenticator.session_for(request)
         if session is None:
-            response = _text("runProcedure.php: log in first (session cookie or Basic auth)", 401)
+            response = _text("Run link: log in first (session cookie or Basic auth)", 401)
             response.headers["WWW-Authenticate"] = 'Basic realm="CloudBees CD"'
             return response
+        query = {key: request.values[key] for key in request.values.keys()}
+        raw_path = (request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+                    or request.full_path).split("?", 1)[0]
         try:
-            args = ui_run_arguments(request.args)
+            link = read_run_link(raw_path, query)
         except ValueError as exc:
-            return _text(f"runProcedure.php: {exc}", 400)
+            return _text(f"Run link: {exc}", 400)
         try:
-            result = self.dispatcher.call("runProcedure", args, session, wire="ui")
+            if not link.run_now:
+                names = {"projectName": link.project_name, "procedureName": link.procedure_name}
+                formal = self.dispatcher.call("getFormalParameters", names, session, wire="ui")
+                page = run_form_page(link, formal["formalParameter"])
+                return Response(page, content_type="text/html; charset=utf-8")
+            result = self.dispatcher.call("runProcedure", link.run_procedure_arguments(), session, wire="ui")
         except CommanderError as exc:
-            return _text(f"runProcedure.php: [{exc.code}]: {exc.message}", exc.http_status)
+            return _text(f"Run link: [{exc.code}]: {exc.message}", exc.http_status)
         response = Response("", status=302)
         response.headers["Location"] = UI_JOB + quote(result["jobId"], safe="")
         return response
@@ -178,12 +186,8 @@ class Emulator:
                 job = self.store.job(job_id)
             except CommanderError as exc:
                 return _text(exc.message, 404)
-            name, status, outcome = job.name, job.status, job.outcome or ""
-        body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Job {html.escape(name)}</title>"
-                f"</head><body><h1>Job {html.escape(name)}</h1>"
-                f"<p>jobId: <code>{html.escape(job_id)}</code></p>"
-                f"<p>status: {html.escape(status)}, outcome: {html.escape(outcome)}</p></body></html>")
-        return Response(body, content_type="text/html; charset=utf-8")
+            page = job_page(job_id, job.name, job.status, job.outcome or "")
+        return Response(page, content_type="text/html; charset=utf-8")
 
     # ---- the control endpoint
 
@@ -219,44 +223,37 @@ class Emulator:
                 self._put_settings(_json_body(request))
             settings = self.store.settings
             return json_response({"unreachedOutcome": settings.unreached_outcome,
+                                  "topLevelParent": settings.top_level_parent,
                                   "defaultShell": settings.default_shell,
                                   "serverHost": settings.server_host,
                                   "serverPort": str(settings.server_port)})
         return _text(f"No such control: {CONTROL}{what} (expected faults, requests or settings)", 404)
 
     def _put_settings(self, body: Dict[str, Any]) -> None:
-        unknown = set(body) - {"unreachedOutcome", "defaultShell"}
+        """Check every given setting first, then apply them all, so a bad one changes nothing."""
+        unknown = set(body) - set(_SETTINGS)
         if unknown:
-            raise invalid(sorted(unknown)[0], "one of unreachedOutcome, defaultShell")
-        outcome = body.get("unreachedOutcome")
-        if outcome is not None and outcome not in ("skipped", "notRun"):
-            raise invalid("unreachedOutcome", f"skipped or notRun (got '{outcome}')")
+            raise invalid(sorted(unknown)[0], "one of " + ", ".join(_SETTINGS))
+        for name, choices in _SETTINGS.items():
+            value = body.get(name)
+            if value is not None and choices and value not in choices:
+                raise invalid(name, f"{' or '.join(choices)} (got '{value}')")
         with self.store.lock:
-            if outcome is not None:
-                self.store.settings.unreached_outcome = outcome
+            settings = self.store.settings
+            if body.get("unreachedOutcome") is not None:
+                settings.unreached_outcome = body["unreachedOutcome"]
+            if body.get("topLevelParent") is not None:
+                settings.top_level_parent = body["topLevelParent"]
             if body.get("defaultShell"):
-                self.store.settings.default_shell = str(body["defaultShell"])
+                settings.default_shell = str(body["defaultShell"])
 
 
-def ui_run_arguments(query: Any) -> Dict[str, Any]:
-    """runProcedure arguments from the run link's query; ValueError with a one-line reason when malformed."""
-    if query.get("runNow") != "1":
-        raise ValueError("only runNow=1 links are emulated (expected runNow=1)")
-    for name in ("projectName", "procedureName"):
-        if not query.get(name):
-            raise ValueError(f"missing {name}")
-    raw = query.get("numParameters", "0")
-    if not raw.isdigit():
-        raise ValueError(f"numParameters: expected a non-negative integer, got '{raw}'")
-    params = []
-    for i in range(1, int(raw) + 1):
-        name_key, value_key = f"parameters{i}_name", f"parameters{i}_value"
-        if name_key not in query or value_key not in query:
-            raise ValueError(f"numParameters={raw} but {name_key if name_key not in query else value_key} "
-                             "is missing")
-        params.append({"actualParameterName": query[name_key], "value": query[value_key]})
-    return {"projectName": query["projectName"], "procedureName": query["procedureName"],
-            "actualParameter": params}
+# The settings PUT accepts, with their allowed values (empty: any text).
+_SETTINGS: Dict[str, Tuple[str, ...]] = {
+    "unreachedOutcome": UNREACHED_OUTCOMES,
+    "topLevelParent": TOP_LEVEL_PARENTS,
+    "defaultShell": (),
+}
 
 
 def _json_body(request: Request) -> Dict[str, Any]:

@@ -10,11 +10,14 @@ import base64
 import io
 import json
 import zipfile
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Iterator
 
 import pytest
 import requests
 from conftest import ApiError, ServerApi, as_list, find_step, make_procedure, unique
+
+from commander_emulator.model import OUTCOMES
+from tests.emulator.emulator_settings import emulator_setting
 
 Call = Callable[..., Dict[str, Any]]
 
@@ -465,3 +468,129 @@ def test_install_from_base64_and_from_a_local_path(api: ServerApi, tmp_path: Any
     assert by_path["pluginName"] == f"{key}-2.0.0"
     err = error_of(lambda: api.call("installPlugin", url=str(tmp_path / "missing.jar")))
     assert err.code == "InvalidArgument" and "missing.jar" in err.message
+
+
+# ------------------------------------------------------------------ issue 14: jobs as a real server answers
+
+
+def jobs_of(call: Call, project: str, **filters: str) -> list:
+    return as_list(call("getJobs", projectName=project, **filters).get("job"))
+
+
+# ------------------------------------------------------------------------ credentialReferenceParameters
+
+
+@pytest.fixture
+def credential_procedure(call: Call) -> Iterator[str]:
+    """A project with stored credential "deploy" and procedure Main(login: credential, branch: entry)."""
+    project, procedure = make_procedure(call, {"s": {"command": "exit 0"}}, ["branch"])
+    call("createFormalParameter", projectName=project, procedureName=procedure, formalParameterName="login",
+         type="credential")
+    call("createCredential", projectName=project, credentialName="deploy", userName="bot", password="pw-7731")
+    yield project
+
+
+@pytest.mark.parametrize("reference", ["deploy", "/projects/{project}/credentials/deploy"])
+def test_a_credential_parameter_refers_to_a_stored_credential(
+        call: Call, api: ServerApi, emulator: Any, credential_procedure: str, reference: str) -> None:
+    project = credential_procedure
+    job_id = call("runProcedure", projectName=project, procedureName="Main",
+                  actualParameter=[{"actualParameterName": "branch", "value": "main"}],
+                  credentialReferenceParameters=[{"name": "login",
+                                                  "value": reference.format(project=project)}])["jobId"]
+    job = api.wait_for_job(job_id)
+    path = f"/projects/{project}/credentials/deploy"
+    assert {p["actualParameterName"]: p["value"] for p in as_list(job["actualParameter"])} == {
+        "branch": "main", "login": path}
+    held = emulator.store.jobs[job_id].credentials[path]
+    assert (held.user_name, held.password) == ("bot", "pw-7731")  # the job holds the stored credential
+    assert "pw-7731" not in str(job)
+
+
+@pytest.mark.parametrize("entry, code, words", [
+    ({"name": "login", "value": "nope"}, "NoSuchCredential", ["'login'", "'nope'"]),
+    ({"name": "login", "value": "/projects/no-such-project/credentials/deploy"}, "NoSuchCredential",
+     ["'login'", "no-such-project"]),
+    ({"name": "branch", "value": "deploy"}, "InvalidActualParameter", ["'branch'", "not a credential"]),
+    ({"name": "other", "value": "deploy"}, "InvalidActualParameter", ["'other'"]),
+    ({"value": "deploy"}, "InvalidArgument", ["credentialReferenceParameters"]),
+])
+def test_a_bad_credential_reference_is_one_clear_error_and_starts_no_job(
+        call: Call, credential_procedure: str, entry: Dict[str, str], code: str, words: list) -> None:
+    project = credential_procedure
+    err = error_of(lambda: call("runProcedure", projectName=project, procedureName="Main",
+                                credentialReferenceParameters=[entry]))
+    assert err.code == code and "\n" not in err.message
+    assert all(word in err.message for word in words), err.message
+    assert jobs_of(call, project) == []
+
+
+# ------------------------------------------------------------------------------------------ abortStatus
+
+
+@pytest.mark.parametrize("force, status", [("0", "ABORT"), ("1", "FORCE_ABORT")])
+def test_abort_records_the_abort_status(call: Call, api: ServerApi, force: str, status: str) -> None:
+    project, procedure = make_procedure(call, {"a": {"command": "exit 0"}, "b": {"command": "exit 0"}})
+    job_id = api.run_procedure(project, procedure)
+    assert call("abortJob", jobId=job_id, force=force)["job"]["abortStatus"] == status
+    job = api.wait_for_job(job_id)
+    assert (job["abortStatus"], job["outcome"]) == (status, "error")
+    assert call("getProperty", propertyName=f"/jobs/{job_id}/abortStatus")["property"]["value"] == status
+
+
+def test_a_job_never_aborted_has_no_abort_status(call: Call, api: ServerApi) -> None:
+    project, procedure = make_procedure(call, {"a": {"command": "exit 0"}})
+    job = api.run_and_wait(project, procedure)
+    assert "abortStatus" not in job
+    assert call("getProperty", propertyName=f"/jobs/{job['jobId']}/abortStatus")["property"]["value"] == ""
+
+
+# ------------------------------------------------------------------------------------------------ getJobs
+
+
+def test_get_jobs_filters_and_shows_each_jobs_actual_parameters(call: Call, api: ServerApi,
+                                                               emulator: Any) -> None:
+    project, procedure = make_procedure(call, {"s": {"command": "exit $[code]"}}, ["code", "jobToRestart"])
+    call("createProcedure", projectName=project, procedureName="Other")
+    done = api.run_and_wait(project, procedure, {"code": "0", "jobToRestart": "j-41"})["jobId"]
+    failed = api.run_and_wait(project, procedure, {"code": "3", "jobToRestart": "j-42"})["jobId"]
+    other = api.run_and_wait(project, "Other")["jobId"]
+    assert [j["jobId"] for j in jobs_of(call, project)] == [other, failed, done]
+    mine = jobs_of(call, project, procedureName=procedure, status="completed")
+    assert [j["jobId"] for j in mine] == [failed, done]
+    params = [{p["actualParameterName"]: p["value"] for p in as_list(j["actualParameter"])} for j in mine]
+    assert params == [{"code": "3", "jobToRestart": "j-42"}, {"code": "0", "jobToRestart": "j-41"}]
+    assert jobs_of(call, project, procedureName=procedure, status="running") == []
+    assert jobs_of(call, unique("no-such-project")) == []
+
+
+# ------------------------------------------------------------------------------- unreached outcome
+
+
+@pytest.fixture(params=["skipped", "notRun"])
+def unreached(api: ServerApi, request: pytest.FixtureRequest) -> Iterator[str]:
+    with emulator_setting(api, "unreachedOutcome", request.param) as value:
+        yield value
+
+
+@pytest.mark.emulator_only
+def test_a_step_an_abort_never_reached_gets_the_outcome_the_setting_names(call: Call, api: ServerApi,
+                                                                          unreached: str) -> None:
+    assert "notRun" in OUTCOMES  # a listed outcome in the API reference, whichever one a server gives
+    steps = {"fail": {"command": "exit 1", "errorHandling": "abortJob"}, "later": {"command": "exit 0"}}
+    project, procedure = make_procedure(call, steps)
+    job = api.run_and_wait(project, procedure)
+    assert (find_step(job, "fail")["outcome"], find_step(job, "later")["outcome"]) == ("error", unreached)
+
+
+# ------------------------------------------------------------------------------- run conditions
+
+
+def test_a_run_condition_that_catches_a_failed_read_runs_the_step(call: Call, api: ServerApi) -> None:
+    # Before issue 14 the step ended "error" with [InvalidPropertyName] although the script caught it.
+    bad_path = "'/myJob/jobSteps/' + '\\x5blead/outcome'"  # '\x5b' is '[': the script has no bracket
+    condition = (f"$[/javascript (function () {{ try {{ return getProperty({bad_path}) !== 'success'; }} "
+                 "catch (e) { return true; } }())]")
+    project, procedure = make_procedure(call, {"[lead": {"command": "exit 0", "condition": condition}})
+    job = api.run_and_wait(project, procedure)
+    assert find_step(job, "[lead")["outcome"] == "success"

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 import pytest
 import requests
-from conftest import ApiError, ServerApi, make_procedure, unique
+from conftest import ApiError, ServerApi, as_list, make_procedure, unique
 
 from commander_emulator.faults import Faults, RequestLog
 from commander_emulator.handlers import HANDLERS
@@ -85,6 +85,21 @@ def test_drop_after_runs_the_call_then_loses_its_reply(api: ServerApi) -> None:
     assert api.run_procedure(project, procedure)  # armed three times: the fourth call answers
     with pytest.raises(ApiError):
         inject(api, api="runProcedure", dropAfter=True, drop=True)
+
+
+def test_a_hundred_lost_replies_start_a_hundred_jobs_and_every_caller_sees_the_drop(api: ServerApi) -> None:
+    project, procedure = make_procedure(api.call, {"only": {"command": "true"}})
+    inject(api, api="runProcedure", dropAfter=True, count=100)
+    dropped = 0
+    for _ in range(100):
+        try:
+            api.run_procedure(project, procedure)
+        except requests.ConnectionError:
+            dropped += 1
+    assert dropped == 100
+    started = as_list(api.call("getJobs", projectName=project, procedureName=procedure).get("job"))
+    assert len(started) == 100 and len({j["jobId"] for j in started}) == 100
+    assert api.control("GET", "faults")["fault"] == []
 
 
 def test_the_request_log_counts_calls_per_api_and_wire(api: ServerApi) -> None:

@@ -178,3 +178,48 @@ def test_reference_cycle_through_a_script_stops_with_the_expansion_error(world):
     with pytest.raises(CommanderError) as caught:
         expand(ctx, "$[/myJob/loop]")
     assert caught.value.code == "ExpansionError"
+
+
+# ------------------------------------------------------------------------------------------ issue 14
+
+
+def test_a_read_that_fails_throws_an_exception_the_script_can_catch(world):
+    ctx = world.step_ctx()
+    set_property(ctx, "/myJob/broken", "$[/myJob/noSuchProperty]")
+    caught = "catch (e) { 'caught ' + e.code }"
+    assert evaluate(ctx, f"try {{ getProperty('/jobs/j/jobSteps/[lead/outcome'); 'read' }} {caught}"
+                    ) == "caught InvalidPropertyName"
+    assert evaluate(ctx, f"try {{ myJob.broken; 'read' }} {caught}") == "caught NoSuchProperty"
+    assert evaluate(ctx, "try { getProperty('/myJob/broken') } catch (e) { e instanceof Error }") == "true"
+
+
+def test_a_failed_read_the_script_does_not_catch_fails_with_the_servers_error(world):
+    err = _script_error(world.step_ctx(), "getProperty('/jobs/j/jobSteps/[lead/outcome')")
+    assert err.code == "InvalidPropertyName" and "[lead" in err.message
+
+
+def test_a_guarded_run_condition_survives_a_job_to_restart_that_fails_to_expand(world):
+    world.job.actual_parameters["jobToRestart"] = "$[/myJob/x]"
+    condition = ("$[/javascript (function () { var ref; try { ref = getProperty('/myJob/jobToRestart'); } "
+                 "catch (e) { return 'true'; } return ref ? 'false' : 'true'; }())]")
+    assert expand(world.step_ctx(world.top_step), condition) == "true"
+
+
+def test_an_unset_intrinsic_is_null_and_a_missing_property_undefined(world):
+    ctx = world.step_ctx()  # job_2 still runs: it has no finish and no outcome yet
+    assert evaluate(ctx, "myJob.finish === null && myJob.outcome === null") == "true"
+    assert evaluate(ctx, "getProperty('/myJob/finish') === null && 'finish' in myJob") == "true"
+    assert evaluate(ctx, "myJob.nothingHere === undefined && getProperty('/myJob/nothingHere') === undefined"
+                    ) == "true"
+    assert evaluate(ctx, "myJob.jobName === null || myJob.jobName === undefined") == "false"
+    assert evaluate(ctx, f"typeof getProperty('/jobs/{world.old_job.id}/finish')") == "string"
+    assert get_property(ctx, "/myJob/finish") == ""  # a property path reads it as empty text
+
+
+def test_steps_is_an_alias_of_job_steps_on_jobs_and_job_steps(world):
+    ctx = world.step_ctx()
+    old = world.old_job.id
+    assert get_property(ctx, f"/jobs/{old}/steps/Call Subproc/steps/verify/outcome") == "error"
+    assert get_property(ctx, "/myJob/steps/Call Subproc/jobSteps/verify/jobStepId") == world.inner_step.id
+    assert evaluate(ctx, 'myJob.steps["Call Subproc"].steps.verify.jobStepId') == world.inner_step.id
+    assert evaluate(ctx, "myJobStep.parent.steps.upload.outcome") == "skipped"

@@ -4,10 +4,11 @@ Inside a job step, `CommanderClient.from_environment()` reads the agent environm
 COMMANDER_HTTPS_PORT/COMMANDER_PORT, COMMANDER_SECURE, COMMANDER_SESSIONID, COMMANDER_JOBSTEPID) and adds
 the step's ``jobStepId`` to property calls that name no other object, as CD/RO's own clients do.
 
-Only idempotent calls are retried (GET, and setProperty's PUT), on connection errors, HTTP 5xx and
-``ServerNotReady``, with capped exponential back-off. Errors are `CommanderApiError`s of a kind to catch
-by: `ServerUnreachable` (no answer), `RequestRefused` (the server's error), and of those `NotFound`
-(NoSuch*) and `AuthError`.
+Every call is bounded: `timeout` seconds in all (default 30), connecting, reading and every retry
+included. Only idempotent calls are retried (GET, and setProperty's PUT), on no answer, HTTP 500, 502,
+503, 504 and ``ServerNotReady``, with capped exponential back-off and jitter; never runProcedure. The
+errors are those of `client_errors`; a call whose request went out but whose answer was lost raises
+`ReplyLost`, so a caller can find out whether the server acted before it does anything again.
 TLS is verified unless the caller turns it off. The session id is a secret: it never appears in an
 exception, a repr or a log line.
 """
@@ -15,110 +16,95 @@ exception, a repr or a log line.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import logging
 import os
-import socket
+import random
 import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from .client_errors import (
+    AlreadyExists,
+    CommanderApiError,
+    NotFound,
+    PropertyNotFound,
+    RequestRefused,
+    ServerUnreachable,
+    refused,
+)
+from .http_exchange import exchange
 from .rest_json import as_list
 
 log = logging.getLogger("ec_resume.client")
 
 REST_PREFIX = "/rest/v1.0"
 DEFAULT_TIMEOUT = 30.0  # seconds for one call in all, retries included; --timeout / COMMANDER_TIMEOUT
+MAX_TIMEOUT = 3600.0
 # Locator arguments name the object a property call is about; without one, a step's calls use the step.
 LOCATORS = frozenset({"jobStepId", "jobId", "projectName", "procedureName", "stepName", "resourceName",
                       "workspaceName", "userName", "groupName", "scheduleName", "path", "pluginName",
                       "credentialName", "flowRuntimeId", "applicationName", "environmentName"})
-RETRYABLE_CODES = frozenset({"ServerNotReady"})
+# Below the server root, these mean the user gave a page or API address instead of the server's.
+NOT_SERVER_ROOTS = frozenset({"commander", "rest", "flow"})
 
 
-class CommanderApiError(Exception):
-    """Base of every client error: `code` (NoSuchProperty, ConnectionFailed, ...), `message`, `http_status`.
+def parse_timeout(text: Any, source: str) -> float:
+    """Seconds above 0 and at most an hour; raises InvalidArgument naming `source`."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= MAX_TIMEOUT:
+        raise CommanderApiError("InvalidArgument", f"{source} '{text}': expected a number of seconds above 0 "
+                                f"and at most {MAX_TIMEOUT:g}")
+    return value
 
-    Raised as is for what goes wrong on this side: ``InvalidArgument``, ``InvalidEnvironment`` and
-    ``InvalidResponse`` (an answer that is not CD/RO's JSON). Catch a subclass to handle one kind of
-    failure; http_status is 0 when there was no HTTP answer.
+
+def server_root(url: str) -> str:
+    """scheme://host[:port] of a server URL, checked; raises InvalidArgument with one line saying why.
+
+    A trailing /rest/v1.0 is dropped; a URL below the server root (/commander, /rest, ...) is refused
+    with the address to give instead. A host that is not ASCII (an IDN) must be given in its xn-- form.
     """
-
-    def __init__(self, code: str, message: str, http_status: int = 0) -> None:
-        self.code = code
-        self.message = " ".join(str(message).split())  # one line, whatever the server sent
-        self.http_status = http_status
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        status = f" (HTTP {self.http_status})" if self.http_status else ""
-        return f"[{self.code}] {self.message}{status}"
-
-    @property
-    def transient(self) -> bool:
-        """Whether the same request may succeed when sent again."""
-        return False
-
-
-class ServerUnreachable(CommanderApiError):
-    """No answer: the connection failed or timed out (code ``ConnectionFailed``)."""
-
-    def __init__(self, message: str, code: str = "ConnectionFailed") -> None:
-        super().__init__(code, message)
-
-    @property
-    def transient(self) -> bool:
-        return True
-
-
-class TlsRefused(ServerUnreachable):
-    """TLS with the server failed, a refused certificate most often (code ``TlsError``)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "TlsError")
-
-    @property
-    def transient(self) -> bool:
-        return False  # a certificate problem does not go away on retry
-
-
-class RequestRefused(CommanderApiError):
-    """The server answered with an error: its code and HTTP status."""
-
-    @property
-    def transient(self) -> bool:
-        # 501 Not Implemented: the server has no such route; asking again cannot help.
-        return (self.http_status >= 500 and self.http_status != 501) or self.code in RETRYABLE_CODES
-
-
-class NotFound(RequestRefused):
-    """A NoSuch<Object> error: the job, project, property ... does not exist."""
-
-
-class PropertyNotFound(NotFound):
-    """NoSuchProperty: the object exists, the property on it does not."""
-
-
-class AuthError(RequestRefused):
-    """The session or the credentials were refused (HTTP 401, InvalidSession, InvalidCredentials)."""
-
-
-AUTH_CODES = frozenset({"InvalidSession", "InvalidCredentials"})
-
-
-def refused(code: str, message: str, http_status: int) -> RequestRefused:
-    """The error class that names what the server's error code means."""
-    if code == "NoSuchProperty":
-        return PropertyNotFound(code, message, http_status)
-    if code.startswith("NoSuch"):
-        return NotFound(code, message, http_status)
-    if http_status == 401 or code in AUTH_CODES:
-        return AuthError(code, message, http_status)
-    return RequestRefused(code, message, http_status)
+    text = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise CommanderApiError("InvalidArgument", f"server URL '{url}' is malformed ({exc}): expected "
+                                "https://host[:port]") from None
+    if parts.scheme not in ("http", "https"):
+        raise CommanderApiError("InvalidArgument", f"server URL '{url}' must start with http:// or https://")
+    host = parts.hostname or ""
+    if not host:
+        raise CommanderApiError("InvalidArgument", f"server URL '{url}' names no host: expected "
+                                f"{parts.scheme}://host[:port]")
+    if not host.isascii():
+        try:
+            ascii_form = host.encode("idna").decode("ascii")
+            hint = f" (give {parts.scheme}://{ascii_form}{':' + str(port) if port else ''})"
+        except UnicodeError:
+            hint = ""
+        raise CommanderApiError("InvalidArgument", f"server URL '{url}': host '{host}' is not ASCII; give "
+                                f"its xn-- (IDNA) form{hint}")
+    if parts.username or parts.password:
+        raise CommanderApiError("InvalidArgument", f"server URL has a user name or password in it: give "
+                                f"{parts.scheme}://host[:port] and the user with --user")
+    if parts.query or parts.fragment:
+        raise CommanderApiError("InvalidArgument", f"server URL '{url}' has a query or fragment: expected "
+                                f"{parts.scheme}://host[:port]")
+    # A path is kept as the prefix a reverse proxy may put the server under, up to a page or API part.
+    segments = [seg for seg in parts.path.split("/") if seg]
+    if segments[-2:] == REST_PREFIX.strip("/").split("/"):
+        segments = segments[:-2]
+    for k, seg in enumerate(segments):
+        if seg in NOT_SERVER_ROOTS:
+            root = f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in segments[:k])
+            raise CommanderApiError("InvalidArgument", f"server URL '{url}' points below the server root "
+                                    f"(/{seg}): give {root} instead")
+    return f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in segments)
 
 
 def _secure_from_env(env: Mapping[str, str]) -> bool:
@@ -163,12 +149,9 @@ class CommanderClient:
                  job_step_id: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT, attempts: int = 5,
                  backoff: float = 0.25, backoff_cap: float = 8.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        url = base_url.rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise CommanderApiError("InvalidArgument", f"server URL '{base_url}' must start with http:// or "
-                                    "https://")
-        self.base_url = url[: -len(REST_PREFIX)] if url.endswith(REST_PREFIX) else url
+                 clock: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self.base_url = server_root(base_url)
         self._session_id = session_id or None
         self.user = user
         self._password = password
@@ -182,6 +165,7 @@ class CommanderClient:
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self._sleep = sleep
+        self._jitter = jitter
         self._ssl = ssl.create_default_context()
         if not verify_tls:
             self._ssl.check_hostname = False
@@ -216,7 +200,8 @@ class CommanderClient:
              idempotent: Optional[bool] = None) -> Dict[str, Any]:
         """One REST call. `path` is below /rest/v1.0 and already percent-encoded; returns the JSON object.
 
-        Retried only when `idempotent` (default: GET only) on connection errors, 5xx and ServerNotReady.
+        Retried only when `idempotent` (default: GET only), on no answer, 500/502/503/504 and
+        ServerNotReady, within the call's `timeout`.
         """
         method = http_method.upper()
         retry = (method == "GET") if idempotent is None else idempotent
@@ -227,19 +212,33 @@ class CommanderClient:
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise ServerUnreachable(f"{api}: cannot reach {self.base_url}: no answer within "
-                                        f"{self.timeout:g} s ({attempt - 1} attempts of {method} {path})")
             try:
-                return self._send(api, method, url, data, remaining)
+                return self._send(api, method, url, data, deadline)
             except CommanderApiError as exc:
-                if not (retry and exc.transient and attempt < self.attempts):
+                if self._retry_after(exc, retry, attempt, deadline, method, path):
+                    continue
+                if not isinstance(exc, ServerUnreachable):
                     raise
-                delay = min(self.backoff_cap, self.backoff * (2 ** (attempt - 1)), max(0.0, remaining))
-                log.info("%s %s: %s; retry %d of %d in %.2fs", method, path, exc.code, attempt,
-                         self.attempts - 1, delay)
-                self._sleep(delay)
+                tried = f"{attempt} attempts" if attempt > 1 else "once"
+                # One line: the server, why, and what was tried (no query: it may hold names).
+                raise type(exc)(self._scrub(
+                    f"{api}: cannot reach {self.base_url}: {exc.message} (tried {method} {REST_PREFIX}{path} "
+                    f"{tried}, timeout {self.timeout:g} s)")) from None
+
+    def _retry_after(self, exc: CommanderApiError, retry: bool, attempt: int, deadline: float,
+                     method: str, path: str) -> bool:
+        """Sleep before the next attempt and say True, or say False when this error is the answer."""
+        remaining = deadline - self._clock()
+        if not (retry and exc.transient and attempt < self.attempts and remaining > 0):
+            return False
+        # Exponential, capped, with jitter so that many agents do not come back in step; never past
+        # the deadline.
+        step = min(self.backoff_cap, self.backoff * (2 ** (attempt - 1)))
+        delay = min(step * (0.5 + 0.5 * self._jitter()), remaining)
+        log.info("%s %s: %s; retry %d of %d in %.2fs", method, path, exc.code, attempt, self.attempts - 1,
+                 delay)
+        self._sleep(delay)
+        return deadline - self._clock() > 0
 
     def _headers(self, has_body: bool) -> Dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -260,26 +259,14 @@ class CommanderClient:
         return text
 
     def _send(self, api: str, method: str, url: str, data: Optional[bytes],
-              timeout: float) -> Dict[str, Any]:
-        headers = self._headers(data is not None)
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+              deadline: float) -> Dict[str, Any]:
         log.debug("%s %s (%s)", method, url, api)
         context = self._ssl if url.startswith("https:") else None
-        try:
-            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
-                raw = response.read()
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            raw = exc.read() if exc.fp is not None else b""
-            raise self._error_from(api, exc.code, raw) from None
-        except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, ssl.SSLError):
-                raise TlsRefused(f"{api}: TLS with {self.base_url} failed: {reason}") from None
-            if isinstance(reason, socket.timeout) or isinstance(exc, socket.timeout):
-                reason = f"no answer within {timeout:.3g} s"
-            raise ServerUnreachable(self._scrub(f"{api}: cannot reach {self.base_url}: {reason} "
-                                                f"({method} {url.split('?', 1)[0]})")) from None
+        answer = exchange(method, url, data, self._headers(data is not None), deadline=deadline,
+                          clock=self._clock, context=context)
+        status, raw = answer.status, answer.body
+        if status >= 400:
+            raise self._error_from(api, status, raw)
         if status == 204 or not raw.strip():
             return {}
         try:
@@ -334,9 +321,12 @@ class CommanderClient:
         value = prop.get("value")
         return "" if value is None else str(value)
 
-    def set_property(self, path: str, value: str, **locator: Any) -> None:
+    def set_property(self, path: str, value: str, expandable: Optional[bool] = None, **locator: Any) -> None:
+        """Create or overwrite; expandable=False keeps $[...] in the value from being expanded on reads."""
         body = dict(self._locator(locator))
         body["value"] = value
+        if expandable is not None:
+            body["expandable"] = "1" if expandable else "0"
         self.call("setProperty", "PUT", self._property_path(path), body=body, idempotent=True)
 
     def get_job_details(self, job_id: str) -> Dict[str, Any]:
@@ -359,11 +349,82 @@ class CommanderClient:
         result = self.call("getFormalParameters", "GET", path)
         return [p for p in as_list(result.get("formalParameter")) if isinstance(p, dict)]
 
-    def run_procedure(self, project: str, procedure: str, params: Mapping[str, str]) -> str:
-        """Start a job; returns its id. Never retried: a second POST would start a second job."""
-        body = {"projectName": project, "procedureName": procedure,
-                "actualParameter": [{"actualParameterName": k, "value": v} for k, v in params.items()]}
-        result = self.call("runProcedure", "POST", "/jobs", params={"request": "runProcedure"}, body=body)
+    def create_property(self, path: str, value: str, **locator: Any) -> bool:
+        """Create the property; False when it exists already (the one atomic claim the API offers)."""
+        body = dict(self._locator(locator))
+        body["value"] = value
+        try:
+            # Not retried: after a lost reply the retry would find our own property and say False.
+            self.call("createProperty", "POST", self._property_path(path), body=body, idempotent=False)
+        except AlreadyExists:
+            return False
+        return True
+
+    def delete_property(self, path: str, **locator: Any) -> bool:
+        """Delete the property or sheet; False when there was none."""
+        try:
+            self.call("deleteProperty", "DELETE", self._property_path(path), params=self._locator(locator),
+                      idempotent=True)
+        except NotFound:
+            return False
+        return True
+
+    def get_properties(self, path: str, expand: bool = False, **locator: Any) -> Dict[str, str]:
+        """name -> value of the properties in the sheet at `path` (sheets in it left out); {} if none."""
+        params = self._locator(locator)
+        params["path"] = path
+        params["expand"] = "1" if expand else "0"
+        try:
+            result = self.call("getProperties", "GET", "/properties", params=params)
+        except NotFound:
+            return {}
+        sheet = result.get("propertySheet")
+        entries = as_list(sheet.get("property")) if isinstance(sheet, dict) else []
+        # A nested sheet has a propertySheetId and no value.
+        return {str(p["propertyName"]): "" if p.get("value") is None else str(p["value"])
+                for p in entries if isinstance(p, dict) and p.get("propertyName") and "value" in p}
+
+    def get_jobs(self, project: str, procedure: str, max_results: Optional[int] = None
+                 ) -> List[Dict[str, Any]]:
+        """The jobs of one procedure, newest first, each with its actual parameters.
+
+        [U] REST getJobs with projectName/procedureName filters, as the emulator takes them; a real
+        server may want getJobs' `filter` form.
+        """
+        params: Dict[str, Any] = {"projectName": project, "procedureName": procedure}
+        if max_results is not None:
+            params["maxResults"] = max_results
+        result = self.call("getJobs", "GET", "/jobs", params=params)
+        return [j for j in as_list(result.get("job")) if isinstance(j, dict)]
+
+    def credential_exists(self, project: str, credential: str) -> Optional[bool]:
+        """Whether the project holds the stored credential; None when the server cannot say."""
+        path = (f"/projects/{_segment(project, 'project name')}/credentials/"
+                f"{_segment(credential, 'credential name')}")
+        try:
+            self.call("getCredential", "GET", path)
+        except NotFound:
+            return False
+        except RequestRefused as exc:
+            if exc.http_status == 501:  # no such route on this server
+                return None
+            raise
+        return True
+
+    def run_procedure(self, project: str, procedure: str, params: Mapping[str, str],
+                      credential_references: Sequence[Mapping[str, str]] = ()) -> str:
+        """Start a job; returns its id. Never retried: a second POST would start a second job.
+
+        `credential_references` ({name, value}, the value naming a stored credential) carry credential
+        parameters (runProcedure's credentialReferenceParameters).
+        """
+        body: Dict[str, Any] = {
+            "projectName": project, "procedureName": procedure,
+            "actualParameter": [{"actualParameterName": k, "value": v} for k, v in params.items()]}
+        if credential_references:
+            body["credentialReferenceParameters"] = [dict(r) for r in credential_references]
+        result = self.call("runProcedure", "POST", "/jobs", params={"request": "runProcedure"}, body=body,
+                           idempotent=False)
         job_id = result.get("jobId")
         if not job_id:
             raise CommanderApiError("InvalidResponse", "runProcedure answered without a jobId")

@@ -1,18 +1,22 @@
-"""CommanderClient against a scripted stdlib HTTP server: retries, error mapping, secrets kept secret."""
+"""CommanderClient against a scripted stdlib HTTP server: retries, error mapping, bounded waits, a lost
+reply told from no connection, server URLs checked, secrets kept secret."""
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ec_resume.client import CommanderApiError, CommanderClient, base_url_from_env
+from ec_resume.client import CommanderApiError, CommanderClient, base_url_from_env, server_root
+from ec_resume.client_errors import ReplyLost, ServerUnreachable
 
 SESSION = "S3CR3T-SESSION-0123456789"
+DROP = object()  # scripted answer: read the request, then close the connection without answering
 
 
 class ScriptedServer:
@@ -32,6 +36,9 @@ class ScriptedServer:
                                        "query": parse_qs(parts.query), "headers": dict(self.headers),
                                        "body": json.loads(body) if body else None})
                 status, answer = outer.answers.pop(0) if outer.answers else (200, {})
+                if answer is DROP:
+                    self.close_connection = True
+                    return
                 data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -39,7 +46,7 @@ class ScriptedServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_PUT = do_POST = _serve
+            do_GET = do_PUT = do_POST = do_DELETE = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -62,6 +69,7 @@ def step_client(url: str, **kwargs: Any) -> CommanderClient:
     env = {"COMMANDER_SERVER": host_port, "COMMANDER_SECURE": "0", "COMMANDER_SESSIONID": SESSION,
            "COMMANDER_JOBSTEPID": "step-1"}
     kwargs.setdefault("sleep", lambda seconds: None)
+    kwargs.setdefault("jitter", lambda: 1.0)
     return CommanderClient.from_environment(env, **kwargs)
 
 
@@ -106,6 +114,21 @@ def test_a_get_is_retried_after_a_503_and_then_succeeds(server):
     assert client.get_job_details("J1")["jobId"] == "J1"
     assert len(server.requests) == 3
     assert delays == [0.5, 0.75]  # doubled, then capped
+
+
+def test_backoff_has_jitter_within_half_and_all_of_the_step(server):
+    server.answers = [(503, error("ServerNotReady", "starting"))] * 2
+    delays: list[float] = []
+    client = step_client(server.url, sleep=delays.append, backoff=0.5, jitter=lambda: 0.0)
+    client.get_job_status("J1")
+    assert delays == [0.25, 0.5]  # half of 0.5 and of 1.0: many agents do not come back in step
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_get_is_retried_after_each_retryable_status(server, status):
+    server.answers = [(status, error("InternalError", "x"))]
+    assert step_client(server.url).get_job_status("J1") == {}
+    assert len(server.requests) == 2
 
 
 def test_set_property_is_retried_because_it_is_idempotent(server):
@@ -205,8 +228,9 @@ def test_a_server_that_never_answers_fails_within_the_timeout_in_one_line(silent
     with pytest.raises(CommanderApiError) as caught:
         client.get_job_details("J1")
     message = str(caught.value)
-    assert caught.value.code == "ConnectionFailed"
+    assert isinstance(caught.value, ReplyLost) and caught.value.code == "NoReply"
     assert f"cannot reach {silent_server}" in message and "no answer within" in message
+    assert "tried GET /rest/v1.0/jobs/J1" in message and "timeout 0.3 s" in message
     assert "\n" not in message and SESSION not in message
     assert sum(ticks) <= 0.3  # retries never wait past the call's own bound
 
@@ -215,3 +239,114 @@ def test_a_server_that_never_answers_fails_within_the_timeout_in_one_line(silent
 def test_a_timeout_must_be_positive(bad):
     with pytest.raises(CommanderApiError, match="expected seconds > 0"):
         CommanderClient("http://127.0.0.1:9", timeout=bad)
+
+
+def test_a_reply_lost_after_the_request_went_out_is_its_own_kind_and_a_post_is_not_sent_again(server):
+    server.answers = [(200, DROP)]
+    client = step_client(server.url)
+    with pytest.raises(ReplyLost) as caught:
+        client.run_procedure("P", "Build", {})
+    assert caught.value.may_have_acted and len(server.requests) == 1
+    assert "after the request was sent" in str(caught.value) and "\n" not in str(caught.value)
+    server.answers = [(200, DROP), (200, {"job": {"jobId": "J1"}})]
+    assert client.get_job_details("J1") == {"jobId": "J1"}  # a GET may be asked again
+
+
+def test_no_connection_is_not_a_lost_reply_and_is_never_called_a_refusal_by_the_server():
+    client = CommanderClient("http://127.0.0.1:9", session_id=SESSION, attempts=1)
+    with pytest.raises(ServerUnreachable) as caught:
+        client.run_procedure("P", "Build", {})
+    assert not isinstance(caught.value, ReplyLost) and not caught.value.may_have_acted
+    message = str(caught.value)
+    assert message.startswith("[ConnectionFailed] runProcedure: cannot reach http://127.0.0.1:9: ")
+    assert "tried POST /rest/v1.0/jobs once" in message and "server refused" not in message
+
+
+def test_an_answer_that_trickles_in_is_cut_at_the_timeout():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        while not stop.wait(0.05):
+            try:
+                conn.sendall(b" ")
+            except OSError:
+                break
+        conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    client = CommanderClient(f"http://127.0.0.1:{listener.getsockname()[1]}", session_id=SESSION,
+                             timeout=0.4, attempts=1)
+    try:
+        with pytest.raises(ReplyLost, match="no answer within"):
+            client.get_job_details("J1")
+    finally:
+        stop.set()
+        listener.close()
+
+
+@pytest.mark.parametrize("url, root", [
+    ("https://cd.example.com/", "https://cd.example.com"),
+    ("https://cd.example.com:8443/rest/v1.0", "https://cd.example.com:8443"),
+    ("http://gw.example.com/cd", "http://gw.example.com/cd"),  # a reverse proxy's prefix stays
+])
+def test_a_server_url_is_its_root(url, root):
+    assert server_root(url) == root
+
+
+@pytest.mark.parametrize("url, says", [
+    ("https://cd.example.com/commander", "points below the server root (/commander): give "
+                                         "https://cd.example.com instead"),
+    ("https://cd.example.com/commander/link/jobDetails/jobs/5", "give https://cd.example.com instead"),
+    ("http://cd:8000/rest", "points below the server root (/rest): give http://cd:8000 instead"),
+    ("https://b\u00fccher.example", "is not ASCII; give its xn-- (IDNA) form (give https://xn--bcher-kva.example)"),
+    ("http://[::1", "is malformed"),
+    ("http://cd:99999", "is malformed"),
+    ("http://", "names no host"),
+    ("cd.example.com", "must start with http:// or https://"),
+    ("https://u:pw@cd.example.com", "has a user name or password in it"),
+])
+def test_a_server_url_that_is_not_a_root_is_one_line_saying_what_to_give(url, says):
+    with pytest.raises(CommanderApiError) as caught:
+        CommanderClient(url)
+    assert caught.value.code == "InvalidArgument" and says in str(caught.value), str(caught.value)
+    assert "pw" not in str(caught.value).replace("password", "")
+
+
+def test_create_property_is_the_claim_it_is_false_when_taken_and_not_retried(server):
+    server.answers = [(200, {"property": {}}), (409, error("DuplicatePropertyName", "exists")),
+                      (500, error("InternalError", "boom"))]
+    client = step_client(server.url)
+    assert client.create_property("/jobs/J1/ec_resume/restartLock", "me") is True
+    assert client.create_property("/jobs/J1/ec_resume/restartLock", "me") is False
+    with pytest.raises(CommanderApiError):
+        client.create_property("/jobs/J1/ec_resume/restartLock", "me")
+    assert [r["method"] for r in server.requests] == ["POST", "POST", "POST"]
+
+
+def test_properties_of_a_sheet_leave_out_nested_sheets_and_a_missing_sheet_is_empty(server):
+    server.answers = [(200, {"propertySheet": {"property": [
+        {"propertyName": "J7", "value": "link"}, {"propertyName": "sub", "propertySheetId": "9"}]}}),
+        (404, error("NoSuchProperty", "none"))]
+    client = step_client(server.url)
+    assert client.get_properties("/jobs/J1/ec_resume/resumedBy") == {"J7": "link"}
+    assert server.requests[0]["query"]["path"] == ["/jobs/J1/ec_resume/resumedBy"]
+    assert client.get_properties("/jobs/J2/ec_resume/resumedBy") == {}
+
+
+def test_run_procedure_carries_credential_references(server):
+    server.answers = [(200, {"jobId": "J3"})]
+    refs = [{"name": "cred", "value": "/projects/P/credentials/vault"}]
+    assert step_client(server.url).run_procedure("P", "Build", {}, refs) == "J3"
+    assert server.requests[0]["body"]["credentialReferenceParameters"] == refs
+
+
+def test_get_jobs_filters_by_project_and_procedure(server):
+    server.answers = [(200, {"job": {"jobId": "J1"}})]
+    assert step_client(server.url).get_jobs("P", "Build") == [{"jobId": "J1"}]
+    assert server.requests[0]["query"] == {"projectName": ["P"], "procedureName": ["Build"]}

@@ -16,7 +16,7 @@ from . import backend
 from .arguments import Args, arg_bool, arg_str, as_list, json_object, parameter_map, required
 from .context import Context
 from .engine import Engine
-from .errors import CommanderError, invalid
+from .errors import CommanderError, invalid, no_such
 from .expansion import expand
 from .model import Job, Procedure, Session, Store
 from .plugins import install_plugin
@@ -290,6 +290,17 @@ def _create_credential(call: Call, args: Args) -> Answer:
                                      password=arg_str(args, "password", "") or "",
                                      description=arg_str(args, "description", "") or "")
     return {"credential": credential_record(cred)}
+
+
+@handler("getCredential")
+def _get_credential(call: Call, args: Args) -> Answer:
+    with call.store.lock:
+        project = call.store.project(required(args, "projectName"))
+        name = required(args, "credentialName")
+        cred = project.credentials.get(name)
+        if cred is None:
+            raise no_such("Credential", name)
+        return {"credential": credential_record(cred)}
 
 
 # ------------------------------------------------------------------------------------------------- jobs

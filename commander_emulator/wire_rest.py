@@ -34,6 +34,7 @@ ROUTES: Dict[str, Dict[str, str]] = {
     "/projects": {"GET": "getProjects", "POST": "createProject"},
     "/projects/<projectName>": {"GET": "getProject", "PUT": "modifyProject", "DELETE": "deleteProject"},
     "/projects/<projectName>/credentials": {"POST": "createCredential"},
+    "/projects/<projectName>/credentials/<credentialName>": {"GET": "getCredential"},
     "/projects/<projectName>/procedures": {"GET": "getProcedures", "POST": "createProcedure"},
     _PROC: {"GET": "getProcedure", "PUT": "modifyProcedure", "DELETE": "deleteProcedure"},
     _PROC + "/steps": {"GET": "getSteps", "POST": "createStep"},

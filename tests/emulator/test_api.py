@@ -250,6 +250,18 @@ def test_create_credential_never_returns_the_password(call: Call) -> None:
 # ------------------------------------------------------------------------------------------ properties
 
 
+def test_get_credential_answers_a_stored_credential_without_its_password(call: Call, api: ServerApi) -> None:
+    project = unique("cred")
+    call("createProject", projectName=project)
+    call("createCredential", projectName=project, credentialName="deploy", userName="bot", password="s3cret")
+    got = call("getCredential", projectName=project, credentialName="deploy")["credential"]
+    assert (got["credentialName"], got["userName"]) == ("deploy", "bot") and "s3cret" not in str(got)
+    by_route = api.rest("GET", f"projects/{project}/credentials/deploy")["credential"]
+    assert by_route["credentialName"] == "deploy"
+    missing = error_of(lambda: call("getCredential", projectName=project, credentialName="nope"))
+    assert missing.code == "NoSuchCredential" and "nope" in missing.message
+
+
 def test_property_create_get_set_delete_and_list(call: Call) -> None:
     project, _ = make_procedure(call, {})
     call("createProperty", projectName=project, propertyName="greeting", value="hello")
@@ -529,10 +541,15 @@ def test_a_bad_credential_reference_is_one_clear_error_and_starts_no_job(
 
 
 @pytest.mark.parametrize("force, status", [("0", "ABORT"), ("1", "FORCE_ABORT")])
-def test_abort_records_the_abort_status(call: Call, api: ServerApi, force: str, status: str) -> None:
-    project, procedure = make_procedure(call, {"a": {"command": "exit 0"}, "b": {"command": "exit 0"}})
+def test_abort_records_the_abort_status(call: Call, api: ServerApi, emulator: Any, force: str,
+                                        status: str) -> None:
+    # "a" waits (at most 10 s) for a file the test writes after the abort, so the job is still running.
+    wait = "i=0; while [ ! -f go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"
+    project, procedure = make_procedure(call, {"a": {"command": wait}, "b": {"command": "exit 0"}})
     job_id = api.run_procedure(project, procedure)
     assert call("abortJob", jobId=job_id, force=force)["job"]["abortStatus"] == status
+    with open(f"{emulator.store.jobs[job_id].workspace}/go", "w"):
+        pass
     job = api.wait_for_job(job_id)
     assert (job["abortStatus"], job["outcome"]) == (status, "error")
     assert call("getProperty", propertyName=f"/jobs/{job_id}/abortStatus")["property"]["value"] == status

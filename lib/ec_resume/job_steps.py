@@ -8,11 +8,19 @@ path addresses it (``/jobs/<id>/jobSteps/deploy/jobSteps/upload/outcome``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from .rest_json import as_list
 
 JOB_STEPS_JOINER = "/jobSteps/"
+# A name with one of these cannot be addressed by a property path without ambiguity ("x/jobSteps/y" is
+# also call x's child y) or at all ("[lead" is an invalid property name).
+ODD_CHARACTERS = frozenset("/[]$")
+
+
+def is_odd_name(name: str) -> bool:
+    """A step name a property path cannot address (such a step always runs)."""
+    return any(char in ODD_CHARACTERS for char in name)
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,21 @@ def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
 def job_step_records(job: Mapping[str, Any]) -> List[StepRecord]:
     """Every step of `job`, depth first in job order, with its path."""
     return [row.record for row in step_rows(job)]
+
+
+def addressable_steps(job: Mapping[str, Any]) -> Dict[str, StepRecord]:
+    """The steps of `job` a property path reaches, by path: none with an odd name on its way down.
+
+    So a top-level step named "x/jobSteps/y" never stands in for the child y of call x, as on the server.
+    """
+    found: Dict[str, StepRecord] = {}
+    odd: List[str] = []
+    for record in job_step_records(job):
+        if is_odd_name(record.step_name) or any(record.path.startswith(p + JOB_STEPS_JOINER) for p in odd):
+            odd.append(record.path)
+            continue
+        found.setdefault(record.path, record)
+    return found
 
 
 def outcome_property_path(job_id: str, step_path: str) -> str:

@@ -1,53 +1,212 @@
 """What a restart will do, step by step, read from the server: the plan behind `ec-resume plan`,
 RestartJob's plan and CreateRestartLink's summary.
 
-(First cut: delegates to report.build_plan over the restart chain; the walk of the current procedure
-definition replaces it.)
+The new job has the steps of the CURRENT procedure definition (getSteps, down through subprocedure calls,
+plugin procedures included), not those of the job being restarted: a step added since runs ("new in the
+procedure"). Each step that carries EC-Resume's run condition is decided by `resume_rule.decide` on what
+the run condition will read: the job to restart and the jobs it restarted, their ec_resume properties and
+the plugin's settings. Steps without it always run.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+import urllib.parse
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .client import CommanderClient, NotFound
-from .job_steps import JOB_STEPS_JOINER, job_step_records
-from .report import RestartPlan, build_plan
-from .resume_rule import JobView, parse_done_outcomes, parse_max_depth
+from .client import CommanderClient
+from .client_errors import NotFound, RequestRefused
+from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records
+from .report import PlannedStep, RestartPlan, job_label, plan_lines
+from .rest_json import as_list
+from .resume_rule import (
+    COMPLETED,
+    JOB_TO_RESTART,
+    MAX_NESTING,
+    JobFacts,
+    RuleSettings,
+    StepFacts,
+    decide,
+    failure_point,
+    job_facts,
+    settings_for,
+)
 
 PLUGIN_SETTINGS = "/plugins/EC-Resume/project/resume/"
 DONE_OUTCOMES_PARAMETER = "resumeDoneOutcomes"
+MAX_PROCEDURES_READ = 200  # getSteps calls for one plan: a procedure that calls itself stops here
+PLANNED_ID = "planned:"  # the new job's steps have no ids yet; the plan gives each its path
+# What the rule reads of an earlier job (the others are the new job's own).
+CHAIN_PROPERTIES = {JOB_TO_RESTART, "ec_resume/pendingFromStep", "ec_resume/failedAt", "ec_resume/failedStep"}
+FAILED_AT, FAILED_STEP = "ec_resume/failedAt", "ec_resume/failedStep"
 
 
-def _setting(client: CommanderClient, name: str) -> Optional[str]:
+def readable(client: CommanderClient, path: str) -> Optional[str]:
+    """A property as the run condition reads it: None when missing or refused (a bad path, a value that
+    fails to expand); a server that cannot be reached still raises."""
     try:
-        return client.get_property(PLUGIN_SETTINGS + name)
-    except NotFound:  # plugin not installed, or an older one without the setting
+        return client.get_property(path)
+    except RequestRefused:
         return None
+
+
+# ------------------------------------------------------------------------ the procedure definition
+
+
+def _segment(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
+
+
+def called_project(client: CommanderClient, subproject: str, calling_project: str) -> Optional[str]:
+    """The project a subprocedure call runs in; None when it cannot be known before the job runs."""
+    sub = subproject.strip()
+    if not sub:
+        return calling_project
+    if "$[" in sub:
+        return None
+    if sub.startswith("/"):  # e.g. /plugins/EC-Resume/project [U] its projectName names the project
+        return (readable(client, sub.rstrip("/") + "/projectName") or "").strip() or None
+    return sub
+
+
+@dataclass
+class _DefinitionReader:
+    """getSteps, read once per procedure and at most MAX_PROCEDURES_READ times in all."""
+
+    client: CommanderClient
+    cache: Dict[Tuple[str, str], List[Mapping[str, Any]]] = field(default_factory=dict)
+
+    def steps_of(self, project: str, procedure: str) -> Optional[List[Mapping[str, Any]]]:
+        key = (project, procedure)
+        if key not in self.cache:
+            if len(self.cache) >= MAX_PROCEDURES_READ:
+                return None
+            path = f"/projects/{_segment(project)}/procedures/{_segment(procedure)}/steps"
+            answer = self.client.call("getSteps", "GET", path)
+            self.cache[key] = [s for s in as_list(answer.get("step")) if isinstance(s, Mapping)]
+        return self.cache[key]
+
+    def tree(self, project: str, procedure: str, prefix: Tuple[str, ...] = ()) -> Tuple[PlannedStep, ...]:
+        """The job steps a run of the procedure will have, in job order."""
+        steps = self.steps_of(project, procedure)
+        if steps is None or len(prefix) >= MAX_NESTING:
+            return ()
+        planned = []
+        for step in steps:
+            name = str(step.get("stepName") or "")
+            names = prefix + (name,)
+            subprocedure = str(step.get("subprocedure") or "").strip()
+            children: Tuple[PlannedStep, ...] = ()
+            if subprocedure:
+                children = self._call(step, subprocedure, project, names)
+            planned.append(PlannedStep(path=JOB_STEPS_JOINER.join(names), name=name, names=names,
+                                       depth=len(prefix), condition=str(step.get("condition") or ""),
+                                       project=project, children=children, is_call=bool(subprocedure)))
+        return tuple(planned)
+
+    def _call(self, step: Mapping[str, Any], subprocedure: str, project: str,
+              names: Tuple[str, ...]) -> Tuple[PlannedStep, ...]:
+        target = called_project(self.client, str(step.get("subproject") or ""), project)
+        if target is None or "$[" in subprocedure:
+            return ()  # [U] decided only when the job runs: the call is planned, its steps are not
+        try:
+            return self.tree(target, subprocedure, names)
+        except NotFound:  # the job will fail this call: it has no steps to plan
+            return ()
+
+
+def procedure_tree(client: CommanderClient, project: str, procedure: str) -> Tuple[PlannedStep, ...]:
+    return _DefinitionReader(client).tree(project, procedure)
+
+
+def _flatten(steps: Tuple[PlannedStep, ...]) -> List[PlannedStep]:
+    found: List[PlannedStep] = []
+    for step in steps:
+        found.append(step)
+        found.extend(_flatten(step.children))
+    return found
+
+
+# ------------------------------------------------------------------------------ the jobs of the chain
+
+
+@dataclass
+class _ChainReader:
+    """Earlier jobs by reference, as the run condition will read them (`decide`'s job lookup)."""
+
+    client: CommanderClient
+    restarted: Mapping[str, Any]  # getJobDetails of the job being restarted
+    found: Dict[str, Optional[JobFacts]] = field(default_factory=dict)
+    labels: Dict[str, str] = field(default_factory=dict)  # job id -> name, in the order read
+
+    def __call__(self, ref: str) -> Optional[JobFacts]:
+        if ref not in self.found:
+            self.found[ref] = self._read(ref)
+        return self.found[ref]
+
+    def _read(self, ref: str) -> Optional[JobFacts]:
+        restarted_id = str(self.restarted.get("jobId") or "")
+        is_restarted = ref in (restarted_id, str(self.restarted.get("jobName") or ""))
+        try:
+            details = self.restarted if is_restarted else self.client.get_job_details(ref)
+        except NotFound:
+            return None
+        job_id = str(details.get("jobId") or "")
+        values = {name: readable(self.client, f"/jobs/{job_id}/{name}") for name in CHAIN_PROPERTIES}
+        facts = job_facts(details, values.get)
+        if is_restarted:
+            facts = _as_launched(facts, details, values)
+        self.labels.setdefault(facts.job_id, facts.label)
+        return facts
+
+
+def _as_launched(facts: JobFacts, details: Mapping[str, Any],
+                 values: Mapping[str, Optional[str]]) -> JobFacts:
+    """The job being restarted as the new job will find it: completed (CreateRestartLink plans from inside
+    the job), with the failure point that RestartJob and the CLI write before the launch when missing."""
+    facts = replace(facts, status=COMPLETED)
+    if values.get(FAILED_AT) is None:
+        point = failure_point(details)
+        if point is not None:
+            facts = replace(facts, failed_at=point.finish, failed_step=point.path)
+    return facts
+
+
+# ---------------------------------------------------------------------------------------- the plan
+
+
+def _new_job(job: Mapping[str, Any], steps: List[PlannedStep], new_parameters: Mapping[str, str],
+             from_step: str) -> JobFacts:
+    """The new job as its run condition will see it; each step's path leads back to it."""
+    addressable = {s.path: StepFacts(job_step_id=PLANNED_ID + s.path) for s in steps
+                   if not any(is_odd_name(name) for name in s.names)}
+    return JobFacts(job_id="", project=str(job.get("projectName") or "").strip(),
+                    procedure=str(job.get("procedureName") or "").strip(), status="running",
+                    job_to_restart=(new_parameters.get(JOB_TO_RESTART) or "").strip(),
+                    steps=addressable, from_step=from_step.strip(),
+                    done_outcomes=(new_parameters.get(DONE_OUTCOMES_PARAMETER) or "").strip())
+
+
+def rule_settings(client: CommanderClient, new_parameters: Mapping[str, str]) -> RuleSettings:
+    return settings_for((new_parameters.get(DONE_OUTCOMES_PARAMETER) or ""),
+                        lambda name: readable(client, PLUGIN_SETTINGS + name))
 
 
 def plan_restart(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
                  from_step: str = "") -> RestartPlan:
-    """What a new job of `job`'s procedure with `new_parameters` will skip and run."""
-    own = (new_parameters.get(DONE_OUTCOMES_PARAMETER) or "").strip()
-    done_text = own or _setting(client, "doneOutcomes")
-    done = parse_done_outcomes((done_text or "").lower())
-    depth = parse_max_depth(_setting(client, "maxChainDepth"))
-    chain: List[Mapping[str, Any]] = [job]
-    view = JobView.from_job_details(job)
-    views: Dict[str, JobView] = {view.job_id: view}
-    while len(chain) < depth and view.job_to_restart and view.job_to_restart not in views:
-        ref = view.job_to_restart
-        try:
-            earlier = client.get_job_details(ref)
-        except NotFound:
-            break
-        view = JobView.from_job_details(earlier)
-        views[ref] = views.get(view.job_id, view)
-        if view.job_id in views and views[view.job_id] is not view:
-            break
-        views[view.job_id] = view
-        chain.append(earlier)
-    return build_plan(chain, views, done, depth)
+    """What a new job of `job`'s procedure with `new_parameters` (and the start step) will skip and run."""
+    tree = procedure_tree(client, str(job.get("projectName") or ""), str(job.get("procedureName") or ""))
+    current = _new_job(job, _flatten(tree), new_parameters, from_step)
+    settings = rule_settings(client, new_parameters)
+    chain = _ChainReader(client, job)
+
+    def decide_step(step: PlannedStep) -> Any:
+        return decide(step.names, PLANNED_ID + step.path, current, chain, settings)
+
+    lines = plan_lines(tree, decide_step, chain.labels, settings.max_depth)
+    return RestartPlan(job_id=str(job.get("jobId") or ""), job_name=job_label(job), lines=lines,
+                       done_outcomes=settings.done_outcomes, max_depth=settings.max_depth, rule=settings.rule,
+                       chain=list(chain.labels.values()) or [job_label(job)])
 
 
 def validate_from_step(job: Mapping[str, Any], from_step: str) -> Optional[str]:

@@ -1,25 +1,24 @@
-"""What `ec-resume status` and `ec-resume plan` print, as pure functions of getJobDetails `job` objects.
+"""What `ec-resume status` and `ec-resume plan` print, as pure functions of records.
 
-The plan asks `resume_rule.decide` (the Python mirror of ``resume/runCondition``) about each step that
-carries EC-Resume's run condition; this module only adds what a person reading the plan needs: which
-steps carry the condition at all, what a subprocedure call does as a whole, and the decisions in words
-("skipped in job_7, success in job_5").
+The plan (built by planning.plan_restart) asks `resume_rule.decide` about each step of the new job that
+carries EC-Resume's run condition; this module adds what a person reading the plan needs: which steps
+carry the condition at all, what a subprocedure call does as a whole, and the decisions in words
+("succeeded in job_5", "ran after the failure of deploy").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
-from .job_steps import JOB_STEPS_JOINER, StepRow, step_rows
-from .resume_rule import Decision, JobView, Reason, decide
+from .job_steps import step_rows
+from .resume_rule import Decision, Reason, is_plugin_project
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
 # ResumableStep names it through /myProject, which only means EC-Resume inside the plugin's project.
 PLUGIN_RUN_CONDITION = "$[/plugins/EC-Resume/project/resume/runCondition]"
 PLUGIN_LOCAL_RUN_CONDITION = "$[/myProject/resume/runCondition]"
-PLUGIN_KEY = "EC-Resume"
 
 SKIP, RUN = "skip", "run"
 INDENT = "  "
@@ -106,6 +105,37 @@ def render_status(job: Mapping[str, Any]) -> str:
 
 # ------------------------------------------------------------------------------------------------ plan
 
+# Kinds of plan lines that no rule decision makes (the others are resume_rule.Reason names).
+NO_CONDITION = "NO_CONDITION"  # the step has no run condition: it always runs
+OTHER_CONDITION = "OTHER_CONDITION"  # its own run condition, not EC-Resume's, decides afresh
+INSIDE_SKIPPED_CALL = "INSIDE_SKIPPED_CALL"  # a skipped call runs none of its steps
+CALL_STEPS = "CALL_STEPS"  # a call that runs: what it does is what its steps do
+
+
+def has_resume_condition(condition: str, project: str) -> bool:
+    """Whether a step's run condition (as written, unexpanded) is EC-Resume's, in a procedure of `project`."""
+    if PLUGIN_RUN_CONDITION in condition:
+        return True
+    return is_plugin_project(project) and PLUGIN_LOCAL_RUN_CONDITION in condition
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step the new job will have, from the current procedure definition."""
+
+    path: str
+    name: str
+    names: Tuple[str, ...]  # from the top down
+    depth: int  # 0 for a top-level step
+    condition: str  # the step's run condition as written ("" for none)
+    project: str  # the project of the procedure the step belongs to
+    children: Tuple[PlannedStep, ...] = ()
+    is_call: bool = False
+
+    @property
+    def resumable(self) -> bool:
+        return has_resume_condition(self.condition, self.project)
+
 
 @dataclass(frozen=True)
 class PlanLine:
@@ -113,8 +143,9 @@ class PlanLine:
     name: str
     depth: int
     action: str  # SKIP or RUN
-    reason: str
-    is_leaf: bool  # a command step, or a call whose steps the job never reached
+    reason: str  # in words
+    kind: str  # a resume_rule.Reason name, or one of the kinds above
+    is_leaf: bool  # a command step, or a call with no steps
 
 
 @dataclass
@@ -124,6 +155,7 @@ class RestartPlan:
     lines: List[PlanLine] = field(default_factory=list)
     done_outcomes: FrozenSet[str] = frozenset()
     max_depth: int = 0
+    rule: str = ""
     chain: List[str] = field(default_factory=list)  # names of the jobs read, the restarted one first
 
     @property
@@ -137,139 +169,95 @@ class RestartPlan:
     def summary(self) -> str:
         return f"restart of {self.job_name} would skip {self.skip_count} steps and run {self.run_count}"
 
-
-def has_resume_condition(row: StepRow) -> bool:
-    """Whether the step is gated by EC-Resume's run condition, from its `condition` field."""
-    # [U] getJobDetails gives each job step its step's run condition as written, unexpanded.
-    condition = str(row.raw.get("condition") or "")
-    if PLUGIN_RUN_CONDITION in condition:
-        return True
-    # [U] A call of a plugin procedure names the called project as "<key>-<version>" (EC-Resume-1.0.0).
-    in_plugin = row.project == PLUGIN_KEY or row.project.startswith(PLUGIN_KEY + "-")
-    return in_plugin and PLUGIN_LOCAL_RUN_CONDITION in condition
+    def to_json(self) -> Dict[str, Any]:
+        """`plan --json`: the job being restarted and each step in job order."""
+        return {"jobId": self.job_id,
+                "steps": [{"path": line.path, "action": line.action, "reason": line.reason}
+                          for line in self.lines]}
 
 
-def _never_reached(raw: Mapping[str, Any]) -> bool:
-    # [U] A step an abort never reached has no start time; one its condition skipped has one.
-    return not raw.get("start")
+def explain(decision: Decision, labels: Mapping[str, str], max_depth: int = 0) -> str:
+    """A decision in words; `labels` names jobs by id (a job not in it is named by its id)."""
+    kind, outcome = decision.kind, decision.outcome
+    job = labels.get(decision.job_id) or (f"job {decision.job_id}" if decision.job_id else "the job")
+    if kind is Reason.DONE:
+        return f"succeeded in {job}" if outcome == "success" else f"{outcome} in {job}"
+    if kind is Reason.NOT_DONE:
+        return "failed" if outcome == "error" else f"{outcome} in {job}"
+    if kind is Reason.RAN_AFTER_FAILURE:
+        return f"ran after the failure of {decision.detail or 'a step'} in {job}"
+    if kind is Reason.CHAIN_TOO_LONG:
+        return f"restart chain longer than {max_depth} jobs" if max_depth else "restart chain too long"
+    if kind is Reason.LOOP:
+        return f"the chain of restarts loops back to {labels.get(decision.detail) or decision.detail}"
+    return WORDS[kind]
 
 
-@dataclass(frozen=True)
-class ReadJob:
-    """A job of the chain, as the words of a decision need it."""
-
-    label: str
-    rows: Mapping[str, StepRow]  # by step path
-
-
-def explain(path: str, decision: Decision, max_depth: int, read: Mapping[str, ReadJob]) -> str:
-    """A decision in words, naming every job the chain passed through.
-
-    `read` holds the jobs read, under every reference that reached them (id, or a job name).
-    """
-    reason, job = decision.reason, decision.job
-    if reason is Reason.NO_JOB_TO_RESTART:
-        return "no job to restart"
-    if reason is Reason.JOB_NOT_FOUND:
-        return f"job {job} not found"
-    if reason is Reason.LOOP:
-        return f"job {job} restarts itself in a loop"
-    if reason is Reason.STEP_NOT_IN_JOB:
-        return f"step not in job {job}"
-    if reason is Reason.CHAIN_TOO_LONG:
-        return f"restart chain longer than {max_depth} jobs"
-
-    def name(ref: str) -> str:
-        return read[ref].label if ref in read else f"job {ref}"
-
-    outcome = decision.outcome or "no outcome"
-    # The rule only walks on past "skipped": every job before the final one skipped this step.
-    passed = [f"skipped in {name(ref)}" for ref in decision.skipped_in]
-    row = read[job].rows.get(path) if job in read else None
-    if decision.done:
-        last = f"{outcome} in {name(job)}"
-    elif outcome == "notRun":
-        last = "never reached (notRun)"
-    elif outcome == "skipped" and row is not None and _never_reached(row.raw):
-        last = f"never reached (skipped) in {name(job)}"
-    elif outcome == "skipped":
-        last = f"skipped by its own condition in {name(job)}"
-    else:
-        last = f"{outcome} in {name(job)}"
-    return ", ".join(passed + [last])
+WORDS = {
+    Reason.NO_JOB_TO_RESTART: "no job to restart (jobToRestart is empty)",
+    Reason.BAD_JOB_REFERENCE: "jobToRestart is not a job id or name",
+    Reason.JOB_NOT_FOUND: "the job to restart was not found",
+    Reason.SAME_JOB: "jobToRestart names the job itself",
+    Reason.OTHER_PROCEDURE: "not a job of this procedure",
+    Reason.JOB_NOT_COMPLETED: "the job to restart has not completed",
+    Reason.ODD_NAME: "name cannot be addressed in a property path; it always runs",
+    Reason.PATH_UNVERIFIED: "its path does not lead back to the step",
+    Reason.AT_OR_AFTER_START_STEP: "at or after the start step",
+    Reason.STEP_NOT_IN_JOB: "new in the procedure",
+    Reason.NEVER_REACHED: "never reached",
+}
 
 
-def build_plan(chain: Sequence[Mapping[str, Any]], views: Mapping[str, JobView],
-               done_outcomes: Iterable[str], max_depth: int) -> RestartPlan:
-    """What restarting chain[0] would do, step path by step path.
+def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Decision],
+               labels: Mapping[str, str], max_depth: int = 0) -> List[PlanLine]:
+    """The plan's lines in job order: each step's own decision, and what a call does as a whole."""
+    lines: List[PlanLine] = []
 
-    `chain` holds the getJobDetails `job` objects read: the job to restart first, then the job it
-    restarted, and so on; `views` maps every id (and every jobToRestart value used to reach a job) to
-    its `JobView`.
-    """
-    job = chain[0]
-    job_id = str(job.get("jobId", ""))
-    done_set = frozenset(done_outcomes)
-    read_by_id = {str(j.get("jobId", "")): ReadJob(job_label(j), {r.path: r for r in step_rows(j)})
-                  for j in chain}
-    read = {ref: read_by_id[view.job_id] for ref, view in views.items() if view.job_id in read_by_id}
-    rows = list(read_by_id[job_id].rows.values())
-    plan = RestartPlan(job_id=job_id, job_name=job_label(job), done_outcomes=done_set, max_depth=max_depth,
-                       chain=[job_label(j) for j in chain])
-    lines: Dict[str, PlanLine] = {}
-    children: Dict[str, List[str]] = {}
-    for row in rows:
-        parent = row.path.rpartition(JOB_STEPS_JOINER)[0]
-        children.setdefault(parent, []).append(row.path)
+    def line(step: PlannedStep, action: str, reason: str, kind: str) -> PlanLine:
+        return PlanLine(step.path, step.name, step.depth, action, reason, kind, not step.children)
 
-    def own_decision(row: StepRow) -> Tuple[str, str]:
-        if not has_resume_condition(row):
-            if str(row.raw.get("condition") or "").strip():
-                return RUN, "not EC-Resume's run condition: its own condition decides afresh"
-            return RUN, "no run condition: always runs"
-        decision = decide(row.path, job_id, views, done_set, max_depth)
-        return (SKIP if decision.done else RUN), explain(row.path, decision, max_depth, read)
+    def skip_inside(step: PlannedStep, call: str) -> None:
+        for child in step.children:
+            lines.append(line(child, SKIP, f"inside skipped {call}", INSIDE_SKIPPED_CALL))
+            skip_inside(child, call)
 
-    def visit(row: StepRow, inside_skipped: str) -> None:
-        kids = [read_by_id[job_id].rows[p] for p in children.get(row.path, [])]
-        leaf = not kids
-        if inside_skipped:
-            lines[row.path] = PlanLine(row.path, row.record.step_name, row.depth, SKIP,
-                                       f"inside skipped {inside_skipped}", leaf)
-            for kid in kids:
-                visit(kid, inside_skipped)
-            return
-        action, reason = own_decision(row)
-        if leaf:
-            lines[row.path] = PlanLine(row.path, row.record.step_name, row.depth, action, reason, True)
-            return
+    def own_decision(step: PlannedStep) -> Tuple[str, str, str]:
+        if step.resumable:
+            decision = decide(step)
+            return (SKIP if decision.done else RUN), explain(decision, labels, max_depth), decision.kind.name
+        if step.condition.strip():
+            return RUN, "not EC-Resume's run condition: its own condition decides afresh", OTHER_CONDITION
+        return RUN, "no run condition: always runs", NO_CONDITION
+
+    def visit(step: PlannedStep) -> str:
+        action, reason, kind = own_decision(step)
+        lines.append(line(step, action, reason, kind))
         if action == SKIP:  # a skipped call runs none of its steps
-            lines[row.path] = PlanLine(row.path, row.record.step_name, row.depth, SKIP, reason, False)
-            for kid in kids:
-                visit(kid, row.record.step_name)
-            return
-        for kid in kids:
-            visit(kid, "")
-        running = sum(1 for kid in kids if lines[kid.path].action == RUN)
+            skip_inside(step, step.name)
+        if action == SKIP or not step.children:
+            return action
+        at = len(lines) - 1  # the call's line: replaced once its steps are planned
+        running = sum(1 for child in step.children if visit(child) == RUN)
+        count = len(step.children)
         # [U] A call whose steps are all skipped ends skipped itself (outcome roll-up).
-        summary = (f"all {len(kids)} of its steps skipped" if running == 0
-                   else f"runs {running} of its {len(kids)} steps")
-        if has_resume_condition(row):
-            summary = f"{reason}; {summary}"
-        lines[row.path] = PlanLine(row.path, row.record.step_name, row.depth,
-                                   SKIP if running == 0 else RUN, summary, False)
+        rollup = (f"all {count} of its steps skipped" if running == 0
+                  else f"runs {running} of its {count} steps")
+        if step.resumable:
+            reason = f"{reason}; {rollup}"
+        else:
+            reason, kind = rollup, CALL_STEPS
+        lines[at] = line(step, SKIP if running == 0 else RUN, reason, kind)
+        return lines[at].action
 
-    for row in rows:
-        if row.depth == 0:
-            visit(row, "")
-    plan.lines = [lines[row.path] for row in rows]
-    return plan
+    for step in steps:
+        visit(step)
+    return lines
 
 
 def render_plan(plan: RestartPlan) -> str:
     header = (f"plan: restart of {plan.job_name} ({plan.job_id}); done outcomes: "
-              f"{', '.join(sorted(plan.done_outcomes))}; jobs read: {', '.join(plan.chain)} "
-              f"(at most {plan.max_depth})")
+              f"{', '.join(sorted(plan.done_outcomes))}; rule: {plan.rule}; "
+              f"jobs read: {', '.join(plan.chain)} (at most {plan.max_depth})")
     rows = [["ACTION", "STEP", "REASON"]]
     rows += [[line.action, INDENT * line.depth + line.name, line.reason] for line in plan.lines]
     return "\n".join([header] + _table(rows) + [plan.summary()]) + "\n"

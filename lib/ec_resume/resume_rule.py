@@ -1,126 +1,298 @@
-"""The resume rule: whether a restart skips a step, as a pure function that answers with a record.
+"""The resume rule (version 2), as pure functions that answer with records.
 
-`decide` mirrors the shared run condition (``resume/runCondition``) so the command line can say what a
-restart will skip before it runs:
+One rule, applied by the run condition (``dsl/properties/resume/runCondition.js``) at the start of each
+step of the new job and predicted here for the plan; a test feeds both the same case table. Safety first:
+when the rule cannot be sure that a step is done in an earlier job of the SAME project and procedure,
+the step runs. `decide` walks the rule's steps in the run condition's order; the first that decides wins:
 
-- a step runs unless the job named by ``jobToRestart`` holds the same path and that step is done there;
-- done = its outcome is in the done list; or its outcome is ``skipped`` and that job itself restarted an
-  earlier job (non-empty ``jobToRestart``) in which the step is done (followed for at most
-  ``max_depth`` jobs);
-- a missing job, a missing step or an empty parameter means run; anything else (``error``, ``notRun``,
-  a step the abort never reached) runs again.
+1. the current job's jobToRestart must be a plain job reference (no ``/``, ``[``, ``]``, ``$``, spaces);
+2. that job must exist and not be the current job; 3. it must be a job of the same project and procedure;
+4. it must be completed;
+5. the step's names must all be addressable in a property path, and the path must lead back to this very
+   step (leading names that do not belong, such as a named root step, are dropped);
+6. a step at, below, above or (by start time) after the start step runs;
+7. in that job, then back through the chain of restarts: a step that started after the job's failure
+   runs (unless the rule setting is ``perStep``), a done outcome skips, ``skipped`` follows the job's own
+   jobToRestart, anything else runs.
 
 The answer is a `Decision`; putting it into words is the report's job.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Set, Tuple
 
-from .job_steps import StepRow, actual_parameters, job_step_records, step_rows
+from .job_steps import (
+    JOB_STEPS_JOINER,
+    StepRecord,
+    StepRow,
+    addressable_steps,
+    is_odd_name,
+    step_rows,
+)
 
 DEFAULT_DONE_OUTCOMES: FrozenSet[str] = frozenset({"success"})
 DEFAULT_MAX_DEPTH = 10
+MAX_NESTING = 100  # the run condition gives up on deeper step trees (and runs the step)
 JOB_TO_RESTART = "jobToRestart"
 PLUGIN_KEY = "EC-Resume"
 RESTART_LINK_PROCEDURE = "CreateRestartLink"
+RULE_AFTER_FAILURE, RULE_PER_STEP = "afterFailure", "perStep"
+COMPLETED = "completed"
+SKIPPED = "skipped"
+# What a job reference (an id or a job name) may look like: nothing that could change the property path.
+JOB_REFERENCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*\Z")
+
+
+# ------------------------------------------------------------------------------------------- settings
+
+
+def _squeezed(text: Optional[str]) -> str:
+    return re.sub(r"\s+", "", (text or "").lower())
 
 
 def parse_done_outcomes(text: Optional[str]) -> FrozenSet[str]:
-    """"success, warning" -> {"success", "warning"}; blank means the default (success)."""
-    outcomes = frozenset(part.strip() for part in (text or "").split(",") if part.strip())
-    return outcomes or DEFAULT_DONE_OUTCOMES
+    """"success, Warning" -> {"success", "warning"}; blank means the default (success).
+
+    As the run condition reads it: lower case, all white space dropped, split at commas.
+    """
+    if not (text or "").strip():
+        return DEFAULT_DONE_OUTCOMES
+    return frozenset(part for part in _squeezed(text).split(",") if part)
 
 
 def parse_max_depth(text: Optional[str]) -> int:
-    """resume/maxChainDepth; anything but a positive integer means the default."""
-    try:
-        value = int(str(text).strip())
-    except ValueError:
+    """resume/maxChainDepth; anything but a positive decimal integer means the default."""
+    value = (text or "").strip()
+    if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
         return DEFAULT_MAX_DEPTH
-    return value if value > 0 else DEFAULT_MAX_DEPTH
+    return int(value)
+
+
+def parse_rule(text: Optional[str]) -> str:
+    """resume/rule: ``perStep`` (any case) is the old per-step rule; anything else the safe default."""
+    return RULE_PER_STEP if _squeezed(text) == RULE_PER_STEP.lower() else RULE_AFTER_FAILURE
 
 
 @dataclass(frozen=True)
-class JobView:
-    """What the resume decision needs to know about one earlier job."""
-
-    job_id: str
-    job_to_restart: str = ""
-    outcomes: Mapping[str, str] = field(default_factory=dict)  # step path -> outcome
-    step_paths: Tuple[str, ...] = ()  # in job order
+class RuleSettings:
+    done_outcomes: FrozenSet[str] = DEFAULT_DONE_OUTCOMES  # lower case
+    max_depth: int = DEFAULT_MAX_DEPTH
+    rule: str = RULE_AFTER_FAILURE
 
     @classmethod
-    def from_job_details(cls, job: Mapping[str, Any], job_to_restart_param: str = JOB_TO_RESTART) -> JobView:
-        records = job_step_records(job)
-        params = dict(actual_parameters(job))
-        return cls(job_id=str(job.get("jobId", "")),
-                   job_to_restart=params.get(job_to_restart_param, "").strip(),
-                   outcomes={r.path: r.outcome for r in records},
-                   step_paths=tuple(r.path for r in records))
+    def parse(cls, done_outcomes: Optional[str], max_depth: Optional[str],
+              rule: Optional[str]) -> RuleSettings:
+        """From the texts the run condition reads (the job's resumeDoneOutcomes already preferred)."""
+        return cls(parse_done_outcomes(done_outcomes), parse_max_depth(max_depth), parse_rule(rule))
 
 
-def views_by_id(jobs: Iterable[Mapping[str, Any]],
-                job_to_restart_param: str = JOB_TO_RESTART) -> Dict[str, JobView]:
-    """getJobDetails `job` objects -> the mapping `decide` takes."""
-    views = (JobView.from_job_details(job, job_to_restart_param) for job in jobs)
-    return {view.job_id: view for view in views}
+def settings_for(done_outcomes_parameter: str, read_setting: Callable[[str], Optional[str]]) -> RuleSettings:
+    """The settings as the run condition reads them: the job's resumeDoneOutcomes before the plugin's
+    doneOutcomes; `read_setting` answers a plugin setting by name (None when missing)."""
+    done = done_outcomes_parameter.strip() or (read_setting("doneOutcomes") or "")
+    return RuleSettings.parse(done, read_setting("maxChainDepth"), read_setting("rule"))
 
 
-class Reason(Enum):
-    """Why the rule decided as it did."""
+# -------------------------------------------------------------------------------------------- records
 
-    NO_JOB_TO_RESTART = "no job to restart"  # jobToRestart is empty: a fresh run
-    JOB_NOT_FOUND = "job not found"
-    STEP_NOT_IN_JOB = "step not in job"
-    DONE = "done"  # its outcome there is a done outcome
-    NOT_DONE = "not done"  # its outcome there is anything else (error, notRun, skipped with no earlier job)
-    LOOP = "loop"  # the chain of restarts comes back to a job already looked at
-    CHAIN_TOO_LONG = "chain too long"  # max_depth jobs looked at, and the last one points further back
+
+@dataclass(frozen=True)
+class StepFacts:
+    """One step of a job, as its properties read (``/jobs/<id>/jobSteps/<path>/...``)."""
+
+    outcome: str = ""
+    start: str = ""  # the server's own timestamp, compared as text [U] one format throughout
+    job_step_id: str = ""
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What the rule reads of one job. Text values are as read (expanded), "" when missing or unreadable."""
+
+    job_id: str
+    project: str = ""
+    procedure: str = ""
+    status: str = ""
+    label: str = ""  # the job's name, for the words of a plan
+    job_to_restart: str = ""
+    steps: Mapping[str, StepFacts] = field(default_factory=dict)  # by path; addressable steps only
+    from_step: str = ""  # ec_resume/fromStep
+    pending_from_step: str = ""  # ec_resume/pendingFromStep
+    failed_at: str = ""  # ec_resume/failedAt
+    failed_step: str = ""  # ec_resume/failedStep
+    done_outcomes: str = ""  # the resumeDoneOutcomes parameter (read for the current job only)
+
+
+# The job properties the rule reads, relative to the job (``/jobs/<id>/<name>``).
+JOB_PROPERTIES = {"from_step": "ec_resume/fromStep", "pending_from_step": "ec_resume/pendingFromStep",
+                  "failed_at": "ec_resume/failedAt", "failed_step": "ec_resume/failedStep",
+                  "job_to_restart": JOB_TO_RESTART, "done_outcomes": "resumeDoneOutcomes"}
+
+
+def step_facts(records: Mapping[str, StepRecord]) -> Dict[str, StepFacts]:
+    return {path: StepFacts(r.outcome, r.start, r.job_step_id) for path, r in records.items()}
+
+
+def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]]) -> JobFacts:
+    """A getJobDetails `job` and its properties; `read` takes a path below the job (``ec_resume/failedAt``)
+    and answers its value as the run condition reads it (expanded), None when missing or unreadable."""
+
+    def text(key: str) -> str:
+        return str(job.get(key) or "").strip()
+
+    properties = {key: (read(name) or "").strip() for key, name in JOB_PROPERTIES.items()}
+    return JobFacts(job_id=text("jobId"), project=text("projectName"), procedure=text("procedureName"),
+                    status=text("status"), label=text("jobName") or text("jobId"),
+                    steps=step_facts(addressable_steps(job)), **properties)
+
+
+# ------------------------------------------------------------------------------------------- decision
+
+
+class Reason(str, Enum):
+    """Why the rule decided as it did; the value is the kind's name (the plan's `kind`)."""
+
+    NO_JOB_TO_RESTART = "NO_JOB_TO_RESTART"  # jobToRestart is empty (or unreadable): a fresh run
+    BAD_JOB_REFERENCE = "BAD_JOB_REFERENCE"  # not a plain job id or name
+    JOB_NOT_FOUND = "JOB_NOT_FOUND"
+    SAME_JOB = "SAME_JOB"  # jobToRestart names the current job
+    OTHER_PROCEDURE = "OTHER_PROCEDURE"  # a job of another project or procedure
+    JOB_NOT_COMPLETED = "JOB_NOT_COMPLETED"
+    ODD_NAME = "ODD_NAME"  # a name with / [ ] $ cannot be addressed in a property path
+    PATH_UNVERIFIED = "PATH_UNVERIFIED"  # the step's path does not lead back to this very step
+    AT_OR_AFTER_START_STEP = "AT_OR_AFTER_START_STEP"
+    STEP_NOT_IN_JOB = "STEP_NOT_IN_JOB"  # new in the procedure, or a step that job never had
+    RAN_AFTER_FAILURE = "RAN_AFTER_FAILURE"  # started after a step of that job failed
+    DONE = "DONE"  # its outcome there is a done outcome: the one reason to skip
+    NOT_DONE = "NOT_DONE"  # error, warning when not done, skipped with nothing behind it, ...
+    NEVER_REACHED = "NEVER_REACHED"  # no start time there, outcome skipped, notRun or none
+    LOOP = "LOOP"  # the chain of restarts comes back to a job already looked at
+    CHAIN_TOO_LONG = "CHAIN_TOO_LONG"  # max_depth jobs looked at, and the last one points further back
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The rule's answer for one step path."""
+    """The rule's answer for one step."""
 
     done: bool
-    reason: Reason
-    # The job the decision was made in, as the chain named it: the id given, or a jobToRestart value
-    # (an id or a job name). Empty for NO_JOB_TO_RESTART.
-    job: str = ""
-    outcome: str = ""  # the step's outcome in `job` (DONE and NOT_DONE)
-    skipped_in: Tuple[str, ...] = ()  # the jobs passed on the way, each of which skipped the step
+    kind: Reason
+    job_id: str = ""  # the job the decision was made in
+    outcome: str = ""  # the step's outcome there (lower case)
+    detail: str = ""  # RAN_AFTER_FAILURE: the failed step; LOOP, CHAIN_TOO_LONG: the job pointed at
 
 
-def decide(step_path: str, job_id: str, jobs: Mapping[str, JobView],
-           done_outcomes: Iterable[str] = DEFAULT_DONE_OUTCOMES,
-           max_depth: int = DEFAULT_MAX_DEPTH) -> Decision:
-    """Whether `step_path` counts as done for a restart of `job_id`, following the chain of restarts."""
-    done = frozenset(o.lower() for o in done_outcomes)  # the run condition compares in lower case too
-    current = (job_id or "").strip()
-    if not current:
-        return Decision(False, Reason.NO_JOB_TO_RESTART)
-    passed: Tuple[str, ...] = ()
-    # max_depth counts the jobs looked at, the first one included (same rule as the run condition).
-    for _ in range(max(max_depth, 1)):
-        if current in passed:
-            return Decision(False, Reason.LOOP, current, skipped_in=passed)
-        view = jobs.get(current)
-        if view is None:
-            return Decision(False, Reason.JOB_NOT_FOUND, current, skipped_in=passed)
-        outcome = view.outcomes.get(step_path)
-        if outcome is None:
-            return Decision(False, Reason.STEP_NOT_IN_JOB, current, skipped_in=passed)
-        if outcome.lower() in done:
-            return Decision(True, Reason.DONE, current, outcome, passed)
-        if outcome.lower() == "skipped" and view.job_to_restart:
-            passed += (current,)
-            current = view.job_to_restart
-            continue
-        return Decision(False, Reason.NOT_DONE, current, outcome, passed)
-    return Decision(False, Reason.CHAIN_TOO_LONG, current, skipped_in=passed)
+def run(kind: Reason, job_id: str = "", outcome: str = "", detail: str = "") -> Decision:
+    return Decision(False, kind, job_id, outcome, detail)
+
+
+def is_job_reference(text: str) -> bool:
+    return bool(JOB_REFERENCE.match(text))
+
+
+JobLookup = Callable[[str], Optional[JobFacts]]  # a job by reference (id or name); None when missing
+
+
+def usable_job(ref: str, current: JobFacts, jobs: JobLookup) -> Tuple[Optional[JobFacts], Optional[Reason]]:
+    """Steps 1-4 of the rule for a job reference: the job, or why it cannot be the job to restart."""
+    ref = ref.strip()
+    if not ref:
+        return None, Reason.NO_JOB_TO_RESTART
+    if not is_job_reference(ref):
+        return None, Reason.BAD_JOB_REFERENCE
+    job = jobs(ref)
+    if job is None or not job.job_id:
+        return None, Reason.JOB_NOT_FOUND
+    if job.job_id == current.job_id:
+        return None, Reason.SAME_JOB
+    if (job.project, job.procedure) != (current.project, current.procedure):
+        return None, Reason.OTHER_PROCEDURE
+    if job.status != COMPLETED:
+        return None, Reason.JOB_NOT_COMPLETED
+    return job, None
+
+
+def verified_path(names: Sequence[str], job_step_id: str, current: JobFacts) -> Optional[str]:
+    """Step 5: the path of the step, from the first k whose names[k:] leads back to `job_step_id`."""
+    if not job_step_id:
+        return None
+    for k in range(len(names)):
+        candidate = JOB_STEPS_JOINER.join(names[k:])
+        found = current.steps.get(candidate)
+        if found is not None and found.job_step_id == job_step_id:
+            return candidate
+    return None
+
+
+def _after_start_step(path: str, job: JobFacts, current: JobFacts) -> bool:
+    """Step 6: the step is the start step, inside it, a call around it, or started after it."""
+    start_step = current.from_step or job.pending_from_step
+    if not start_step:
+        return False
+    if (path == start_step or path.startswith(start_step + JOB_STEPS_JOINER)
+            or start_step.startswith(path + JOB_STEPS_JOINER)):
+        return True
+    from_facts = job.steps.get(start_step)
+    if from_facts is None or not from_facts.start:
+        return True  # the start step never started there: nothing can be ordered before it
+    own = job.steps.get(path)
+    if own is not None and own.outcome.strip() and not own.start:
+        return True  # in the job but never started: cannot be ordered before the start step
+    return own is not None and own.start >= from_facts.start
+
+
+def decide(names: Sequence[str], job_step_id: str, current: JobFacts, jobs: JobLookup,
+           settings: RuleSettings = RuleSettings()) -> Decision:
+    """Whether the current job's step (its names from the top down, and its id) is skipped.
+
+    `current` is the new job (its steps by path, each with its job step id), `jobs` finds earlier jobs.
+    """
+    job, refused = usable_job(current.job_to_restart, current, jobs)
+    if job is None:
+        return run(refused or Reason.JOB_NOT_FOUND)
+    if len(names) > MAX_NESTING or any(is_odd_name(name) for name in names):
+        return run(Reason.ODD_NAME)
+    path = verified_path(names, job_step_id, current)
+    if path is None:
+        return run(Reason.PATH_UNVERIFIED)
+    if _after_start_step(path, job, current):
+        return run(Reason.AT_OR_AFTER_START_STEP, job.job_id)
+    return done_in_chain(path, job, current, jobs, settings)
+
+
+def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
+                  settings: RuleSettings) -> Decision:
+    """Step 7: the step's outcome in `job`, then back through the jobs it restarted."""
+    visited: Set[str] = {current.job_id} if current.job_id else set()
+    depth = 1
+    while True:
+        visited.add(job.job_id)
+        facts = job.steps.get(path) or StepFacts()
+        outcome = facts.outcome.strip().lower()
+        if not outcome:
+            return run(Reason.STEP_NOT_IN_JOB, job.job_id)
+        if settings.rule != RULE_PER_STEP and job.failed_at and facts.start >= job.failed_at:
+            return run(Reason.RAN_AFTER_FAILURE, job.job_id, outcome, job.failed_step)
+        if outcome in settings.done_outcomes:
+            return Decision(True, Reason.DONE, job.job_id, outcome)
+        if outcome == SKIPPED:
+            earlier, refused = usable_job(job.job_to_restart, current, jobs)
+            if earlier is not None and earlier.job_id in visited:
+                return run(Reason.LOOP, job.job_id, outcome, earlier.job_id)
+            if earlier is not None and depth >= settings.max_depth:
+                return run(Reason.CHAIN_TOO_LONG, job.job_id, outcome, earlier.job_id)
+            if earlier is not None:
+                job, depth = earlier, depth + 1
+                continue
+            # SAME_JOB here is a loop through the current job itself
+            if refused is Reason.SAME_JOB:
+                return run(Reason.LOOP, job.job_id, outcome, current.job_id)
+        if not facts.start and outcome in (SKIPPED, "notrun"):
+            return run(Reason.NEVER_REACHED, job.job_id, outcome)
+        return run(Reason.NOT_DONE, job.job_id, outcome)
 
 
 # --------------------------------------------------------------------------------- the failure point
@@ -157,7 +329,7 @@ def failure_point(job: Mapping[str, Any]) -> Optional[FailurePoint]:
     failed = []
     ignored: Tuple[str, ...] = ()
     for order, row in enumerate(step_rows(job)):
-        if ignored and any(row.path == p or row.path.startswith(p + "/jobSteps/") for p in ignored):
+        if any(row.path == p or row.path.startswith(p + JOB_STEPS_JOINER) for p in ignored):
             continue
         if _is_restart_link_call(row):
             ignored += (row.path,)

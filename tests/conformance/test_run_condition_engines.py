@@ -2,12 +2,14 @@
 
 For every case of tests/plugin/run_condition_cases.py the case's jobs become real emulator records: a Store
 holding the promoted plugin EC-Resume (its `resume` sheet with the promoted `runCondition` text, verbatim,
-and the case's `doneOutcomes`/`maxChainDepth`), the earlier jobs with their actual parameters and job-step
-trees, and the current job with its current step at the case's path. The step's run condition
-`$[/plugins/EC-Resume/project/resume/runCondition]` is then expanded in that step's context exactly as
-the engine expands a step's condition. The decision must equal the case's expected one, and Rhino's
-(one Rhino process for the whole table, the fixture of test_run_condition_rhino). A last test runs a real
-job through the engine and checks that its own condition handling decides the same.
+and the case's settings), the earlier jobs with their project, procedure, status, actual parameters,
+job properties (ec_resume/...) and job-step trees with outcomes, start and finish times, and the current
+job with its current step at the case's path, under the case's topLevelParent setting (issue 14). The
+step's run condition `$[/plugins/EC-Resume/project/resume/runCondition]` is then expanded in that step's
+context exactly as the engine expands a step's condition. The decision must equal the case's expected
+one, and Rhino's (one Rhino process for the whole table, the fixture of test_run_condition_rhino). A last
+test runs a real job through the engine, under each topLevelParent, and checks that its own condition
+handling decides the same.
 """
 
 from __future__ import annotations
@@ -19,38 +21,45 @@ from typing import Dict, List, Optional, Sequence
 import pytest
 
 from commander_emulator.context import Context
-from commander_emulator.engine import Engine, condition_skips, rollup_outcome
+from commander_emulator.engine import Engine, condition_skips
 from commander_emulator.expansion import expand
-from commander_emulator.model import OUTCOMES, FormalParameter, Job, JobStep, Plugin, Procedure, Step, Store
+from commander_emulator.model import FormalParameter, Job, JobStep, Plugin, Procedure, Step, Store
 from commander_emulator.plugins import mark_promoted
 from devtools.package import read_identity
 from tests.plugin.run_condition_cases import (
     CASES,
     CURRENT_JOB,
+    PROCEDURE,
+    PROJECT,
     REPO,
     JobRecord,
     RunConditionCase,
+    S,
     read_run_condition,
 )
+from tests.plugin.run_condition_cases import Step as CaseStep
 from tests.plugin.test_run_condition_rhino import needs_rhino, rhino_results  # noqa: F401 - a fixture
 
 # What a user's step puts in its run condition (the plugin's documented usage).
 RUN_CONDITION_REF = "$[/plugins/EC-Resume/project/resume/runCondition]"
 STEP_SEPARATOR = "/jobSteps/"  # how the case table (and property paths) join step names
-PROJECT = "Shop"
-PROCEDURE = "Pipeline"
 WAIT = 30.0  # upper bound for the engine's job; never asserted on
 MIN_COMPARED = 12  # the issue's acceptance: at least 12 cases compared
+# The case table's top_parent -> the emulator's topLevelParent setting (None: not representable).
+TOP_LEVEL_PARENT = {"none": "none", "job": "job", "rootStep": "rootStep", "empty": None}
 
 
 def unsupported(case: RunConditionCase) -> Optional[str]:
     """Why the emulator cannot represent a case faithfully, or None when it can."""
     if case.get_property_throws:
-        return ("the emulator's getProperty answers undefined for a missing property and never throws "
-                "for it; a server whose getProperty throws is Rhino-only")
-    if case.top_parent_empty:
-        return ("the emulator's myJobStep.parent of a top-level step is undefined; a top parent that "
-                "reads as an empty object is Rhino-only")
+        return ("the emulator's getProperty answers undefined for a missing property and throws only for "
+                "a bad path or a failed expansion; a server whose every read throws is Rhino-only")
+    if TOP_LEVEL_PARENT[case.top_parent] is None:
+        return ("the emulator's myJobStep.parent of a top-level step is nothing, the job or a root step "
+                "(topLevelParent); a top parent that reads as an empty object is Rhino-only")
+    if case.step_id_mismatch or not case.step_id_on_object:
+        return ("the emulator's myJobStep always carries its own jobStepId; a step object whose id is "
+                "missing or is another step's is Rhino-only")
     return None
 
 
@@ -74,66 +83,64 @@ def install_plugin_records(store: Store, settings: Dict[str, str]) -> Plugin:
     return plugin
 
 
-def _new_job(store: Store, job_id: str, params: Dict[str, str], status: str) -> Job:
+def _new_job(store: Store, job_id: str, record: JobRecord, status: str) -> Job:
     # The case's job ids are the job ids the condition reads from jobToRestart (/jobs/<id>/...).
-    job = Job(name=f"job_{job_id}", project_name=PROJECT, procedure_name=PROCEDURE, launched_by="admin",
-              id=job_id, actual_parameters=OrderedDict(params), status=status)
+    job = Job(name=record.label(job_id), project_name=record.project, procedure_name=record.procedure,
+              launched_by="admin", id=job_id, actual_parameters=OrderedDict(record.params), status=status)
+    for path, value in record.props.items():  # "ec_resume/failedAt": a sheet, then the property
+        *sheets, name = path.split("/")
+        sheet = job.properties
+        for sheet_name in sheets:
+            sheet = sheet.ensure_sheet(sheet_name)
+        sheet.set_value(name, value)
     job.store = store
     store.register_job(job)
     return job
 
 
-def _job_step(store: Store, job: Job, parent: Optional[JobStep], names: Sequence[str]) -> JobStep:
-    """The job step at the path `names`, creating the subprocedure call steps on the way."""
-    siblings, owner, node = job.steps, PROCEDURE, parent
-    for depth, name in enumerate(names):
-        found = next((js for js in siblings if js.step_name == name), None)
-        if found is None:
-            is_call = depth < len(names) - 1
-            called = f"{name} procedure" if is_call else None
-            found = JobStep(step_name=name, job=job, parent=node,
-                            step=Step(name=name, command=None if is_call else "exit 0", subprocedure=called,
-                                      condition=RUN_CONDITION_REF),
-                            project_name=PROJECT, procedure_name=owner, condition=RUN_CONDITION_REF,
-                            called_project=PROJECT if is_call else None, called_procedure=called)
-            siblings.append(found)
-            store.register_job_step(found)
-        elif depth < len(names) - 1 and not found.is_call:
-            raise ValueError(f"job {job.id}: step '{name}' is both a command step and a subprocedure call "
-                             "in the case's step paths: expected one kind per path")
-        node, siblings, owner = found, found.children, found.called_procedure or owner
+def _job_steps(store: Store, job: Job, parent: Optional[JobStep], steps: Sequence[CaseStep],
+               owner: str) -> List[JobStep]:
+    """The case's (timed) step tree as job steps; a step with children is a subprocedure call."""
+    made = []
+    for spec in steps:
+        called = f"{spec.name} procedure" if spec.children else None
+        js = JobStep(step_name=spec.name, job=job, parent=parent,
+                     step=Step(name=spec.name, command=None if called else "exit 0", subprocedure=called,
+                               condition=RUN_CONDITION_REF),
+                     project_name=job.project_name, procedure_name=owner, condition=RUN_CONDITION_REF,
+                     called_project=job.project_name if called else None, called_procedure=called,
+                     outcome=spec.outcome or None, start=spec.start or None, finish=spec.finish or None,
+                     status="completed" if spec.outcome else "pending")
+        store.register_job_step(js)
+        js.children = _job_steps(store, job, js, spec.children, called or owner)
+        made.append(js)
+    return made
+
+
+def _find(steps: List[JobStep], names: Sequence[str]) -> JobStep:
+    node: Optional[JobStep] = None
+    for name in names:
+        node = next(js for js in steps if js.step_name == name)
+        steps = node.children
     assert node is not None
     return node
-
-
-def _roll_up(steps: List[JobStep]) -> str:
-    """Outcomes of call steps (and the job) from their children, as the engine rolls them up."""
-    for js in steps:
-        if js.is_call:
-            js.outcome = _roll_up(js.children)
-        js.status = "completed"
-    return rollup_outcome((js.outcome, js.step.error_handling) for js in steps)
-
-
-def add_finished_job(store: Store, job_id: str, record: JobRecord) -> Job:
-    job = _new_job(store, job_id, record.params, "completed")
-    for path, outcome in record.steps.items():
-        _job_step(store, job, None, path.split(STEP_SEPARATOR)).outcome = outcome
-    job.outcome = _roll_up(job.steps)
-    return job
 
 
 def build_case(case: RunConditionCase, workspace: Path) -> JobStep:
     """The case's world in a fresh Store; returns the current job's step whose condition is decided."""
     store = Store(str(workspace))
+    store.settings.top_level_parent = TOP_LEVEL_PARENT[case.top_parent] or "none"
     store.add_user("admin", "changeme")
     store.ensure_project(PROJECT)
     install_plugin_records(store, case.plugin)
+    trees = case.timed_jobs()
     for job_id, record in case.jobs.items():
-        if job_id != CURRENT_JOB:
-            add_finished_job(store, job_id, record)
-    current = _new_job(store, CURRENT_JOB, case.jobs[CURRENT_JOB].params, "running")
-    step = _job_step(store, current, None, case.step_path)
+        status = "running" if job_id == CURRENT_JOB else record.status
+        job = _new_job(store, job_id, record, status)
+        job.steps = _job_steps(store, job, None, trees[job_id], record.procedure)
+        job.outcome = None if job_id == CURRENT_JOB else "error"  # not read by the rule
+    current = store.jobs[CURRENT_JOB]
+    step = _find(current.steps, case.step_path)
     node: Optional[JobStep] = step
     while node is not None:  # the calls around it are running; the step is waiting on its condition
         node.status = "running" if node.is_call else "runnable"
@@ -185,46 +192,36 @@ def _restart_chain(case: RunConditionCase) -> List[str]:
 
 
 def test_compared_cases_cover_the_acceptance_matrix() -> None:
-    """At least 12 compared cases: no parameter; each outcome; a missing job; a missing step; three levels of
-    nesting; a chain of three resumes; step names with spaces, quotes and non-ASCII text."""
+    """Every reason kind the emulator can show is compared, the named root step among them (issue 14),
+    and at least 12 cases in all: each outcome, three levels of nesting, a chain of three resumes, the odd
+    names of issue 8, spaces, quotes and non-ASCII text."""
     assert len(COMPARED) >= MIN_COMPARED, f"only {len(COMPARED)} cases compared, expected {MIN_COMPARED}+"
-
-    def restarted(case: RunConditionCase) -> str:
-        return case.jobs[CURRENT_JOB].params.get("jobToRestart", "").strip()
-
-    def earlier_outcome(case: RunConditionCase) -> Optional[str]:
-        job = case.jobs.get(restarted(case))
-        return job.steps.get(STEP_SEPARATOR.join(case.step_path)) if job is not None else None
-
+    kinds = {case.kind for case in COMPARED}
+    assert kinds >= {case.kind for case in CASES} - {"PATH_UNVERIFIED"}
+    names = {name for case in COMPARED for name in case.step_path}
     covered = {
-        "no parameter": any("jobToRestart" not in c.jobs[CURRENT_JOB].params for c in COMPARED),
-        "a missing job": any(restarted(c) and restarted(c) not in c.jobs for c in COMPARED),
-        "a missing step": any(restarted(c) in c.jobs and earlier_outcome(c) is None for c in COMPARED),
+        "a named root step": any(c.top_parent == "rootStep" for c in COMPARED),
         "three levels of nesting": any(len(c.step_path) >= 3 for c in COMPARED),
         "a chain of three resumes": any(len(_restart_chain(c)) >= 3 for c in COMPARED),
-        "spaces, quotes and non-ASCII names": any(
-            " " in "".join(c.step_path) and ('"' in "".join(c.step_path) or "'" in "".join(c.step_path))
-            and not "".join(c.step_path).isascii() for c in COMPARED),
+        "odd names": {"a/b", "br[ack]et", "[lead", "dollar$[", "$[/myJob/jobId]", "x/jobSteps/y"} <= names,
+        "spaces, quotes and non-ASCII names": any(" " in n and '"' in n and not n.isascii() for n in names),
     }
-    covered.update({f"outcome {outcome}": any(earlier_outcome(c) == outcome for c in COMPARED)
-                    for outcome in OUTCOMES})
     assert [what for what, yes in covered.items() if not yes] == []
 
 
 # ------------------------------------------------------------------------------------ a real engine job
 
-NESTED_CALLS = ("deploy", "install")
 # Current job restarts C; C restarted B, B restarted A. "upload" was skipped in C and B and succeeded in
 # A: done, so skipped again. "verify" was skipped in C and B but failed in A: it runs.
+def _install(*outcomes: str) -> tuple:
+    return (S("deploy", outcomes[0], S("install", outcomes[0], S("upload", outcomes[0]),
+                                       S("verify", outcomes[1]))),)
+
+
 ENGINE_CHAIN = {
-    "C": JobRecord(params={"jobToRestart": "B"},
-                   steps={"deploy/jobSteps/install/jobSteps/upload": "skipped",
-                          "deploy/jobSteps/install/jobSteps/verify": "skipped"}),
-    "B": JobRecord(params={"jobToRestart": "A"},
-                   steps={"deploy/jobSteps/install/jobSteps/upload": "skipped",
-                          "deploy/jobSteps/install/jobSteps/verify": "skipped"}),
-    "A": JobRecord(steps={"deploy/jobSteps/install/jobSteps/upload": "success",
-                          "deploy/jobSteps/install/jobSteps/verify": "error"}),
+    "C": JobRecord(params={"jobToRestart": "B"}, steps=_install("skipped", "skipped")),
+    "B": JobRecord(params={"jobToRestart": "A"}, steps=_install("skipped", "skipped")),
+    "A": JobRecord(steps=_install("success", "error")),
 }
 ENGINE_EXPECTED = {"upload": "false", "verify": "true"}
 
@@ -235,12 +232,16 @@ def _procedure(store: Store, name: str, steps: List[Step], formals: Sequence[For
         formal_parameters=OrderedDict((f.name, f) for f in formals))
 
 
-def test_engine_job_decides_like_expand_for_a_chain_of_resumes_with_nested_steps(tmp_path: Path) -> None:
+@pytest.mark.parametrize("top_level_parent", ["none", "job", "rootStep"])
+def test_engine_job_decides_like_expand_for_a_chain_of_resumes_with_nested_steps(
+        tmp_path: Path, top_level_parent: str) -> None:
     store = Store(str(tmp_path / "workspaces"))
+    store.settings.top_level_parent = top_level_parent
     store.add_user("admin", "changeme")
     install_plugin_records(store, {"doneOutcomes": "success", "maxChainDepth": "10"})
     for job_id, record in ENGINE_CHAIN.items():
-        add_finished_job(store, job_id, record)
+        job = _new_job(store, job_id, record, "completed")
+        job.steps = _job_steps(store, job, None, record.steps, PROCEDURE)
     _procedure(store, PROCEDURE, [Step("deploy", subprocedure="Deploy")],
                [FormalParameter("jobToRestart"), FormalParameter("resumeDoneOutcomes", default_value="")])
     _procedure(store, "Deploy", [Step("install", subprocedure="Install")])
@@ -252,7 +253,7 @@ def test_engine_job_decides_like_expand_for_a_chain_of_resumes_with_nested_steps
 
     install = job.steps[0].children[0]
     assert [js.path() for js in install.children] == [
-        STEP_SEPARATOR.join((*NESTED_CALLS, name)) for name in ENGINE_EXPECTED]
+        STEP_SEPARATOR.join(("deploy", "install", name)) for name in ENGINE_EXPECTED]
     for js in install.children:
         by_expand = expand(Context.for_job_step(js), RUN_CONDITION_REF)
         assert (js.run_condition_result, by_expand) == (ENGINE_EXPECTED[js.step_name],) * 2, js.path()

@@ -1,39 +1,102 @@
-"""Step paths of a job tree, the resume decision that mirrors the run condition, and the plan built on it."""
+"""The Python resume rule (lib/ec_resume/resume_rule.py) decides every case of the shared case table as the
+run condition does (tests/plugin/run_condition_cases.py), with the expected reason; step paths of a job
+tree; the settings as the run condition reads them; the failure point."""
 
 from __future__ import annotations
 
-from ec_resume.job_steps import StepRecord, job_step_records, outcome_property_path
-from ec_resume.report import PLUGIN_RUN_CONDITION, build_plan, explain
+from typing import Callable, List, Optional
+
+import pytest
+from ec_resume.job_steps import StepRecord, addressable_steps, job_step_records, outcome_property_path
 from ec_resume.resume_rule import (
+    DEFAULT_MAX_DEPTH,
+    RULE_AFTER_FAILURE,
+    RULE_PER_STEP,
     Decision,
-    JobView,
+    FailurePoint,
+    JobFacts,
     Reason,
     decide,
+    failure_point,
+    job_facts,
     parse_done_outcomes,
     parse_max_depth,
-    views_by_id,
+    parse_rule,
+    settings_for,
 )
 
+from tests.plugin.run_condition_cases import (
+    CASES,
+    CURRENT_JOB,
+    PLUGIN_SETTINGS,
+    CaseWorld,
+    PropertyFailure,
+    RunConditionCase,
+)
 
-def step(name: str, outcome: str = "success", children: list | dict | None = None, sid: str = "") -> dict:
-    record = {"jobStepId": sid or f"id-{name}", "stepName": name, "outcome": outcome, "status": "completed",
-              "condition": PLUGIN_RUN_CONDITION}
+# ------------------------------------------------------------------------------- the shared case table
+
+
+def _reader(world: CaseWorld, prefix: str) -> Callable[[str], Optional[str]]:
+    def read(name: str) -> Optional[str]:
+        try:
+            return world.get_property(prefix + name)
+        except PropertyFailure:  # the run condition reads a failed read as ""
+            return None
+
+    return read
+
+
+def python_decision(case: RunConditionCase) -> Decision:
+    """The case through the Python rule, its inputs read the way the planner reads a server's."""
+    world = CaseWorld(case)
+    current = job_facts(world.details(CURRENT_JOB), _reader(world, "/myJob/"))
+
+    def jobs(ref: str) -> Optional[JobFacts]:
+        job_id = world.job_id(ref)
+        if job_id is None:
+            return None
+        return job_facts(world.details(job_id), _reader(world, f"/jobs/{job_id}/"))
+
+    settings = settings_for(current.done_outcomes, _reader(world, PLUGIN_SETTINGS))
+    return decide(case.script_names(), case.script_step_id(), current, jobs, settings)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_the_python_rule_decides_each_case_like_the_run_condition(case: RunConditionCase) -> None:
+    decision = python_decision(case)
+    assert (decision.kind.name, "false" if decision.done else "true") == (case.kind, case.expected), (
+        f"{case.name}: {decision}")
+
+
+def test_every_reason_kind_is_exercised_by_the_case_table() -> None:
+    assert {case.kind for case in CASES} == {reason.name for reason in Reason}
+    assert all(case.kind == Reason.DONE.name for case in CASES if case.expected == "false")
+
+
+def test_a_skip_names_the_job_and_outcome_it_was_decided_in() -> None:
+    case = next(c for c in CASES if c.name == "chain C,B skipped, A success -> skip")
+    assert python_decision(case) == Decision(True, Reason.DONE, "A", "success")
+    after = next(c for c in CASES if c.name == "a step that ran after the failure runs")
+    assert python_decision(after) == Decision(False, Reason.RAN_AFTER_FAILURE, "earlier", "success",
+                                              "deploy/jobSteps/upload")
+
+
+# -------------------------------------------------------------------------------------------- job trees
+
+
+def step(name: str, outcome: str = "success", children: Optional[List[dict]] = None, **more: str) -> dict:
+    record = {"jobStepId": f"id-{name}", "stepName": name, "outcome": outcome, "status": "completed", **more}
     if children is not None:
         record["calledProcedure"] = {"jobStep": children}
     return record
 
 
-def job(job_id: str, steps: list, job_to_restart: str = "") -> dict:
-    return {"jobId": job_id, "jobName": f"job_{job_id}", "projectName": "P", "procedureName": "Build",
-            "actualParameter": [{"actualParameterName": "jobToRestart", "value": job_to_restart}],
-            "jobStep": steps}
-
-
-def test_paths_walk_three_levels_of_subprocedure_calls_in_job_order():
-    tree = job("1", [step("build"),
-                     step("deploy", children=[step("upload"),
-                                              step("install", children=[step("unpack", "error")])]),
-                     step("notify", "skipped")])
+def test_paths_walk_three_levels_of_subprocedure_calls_in_job_order() -> None:
+    tree = {"jobId": "1", "jobStep": [
+        step("build"),
+        step("deploy", children=[step("upload"), step("install", children=[step("unpack", "error")])]),
+        step("notify", "skipped")]}
     records = job_step_records(tree)
     assert [r.path for r in records] == [
         "build", "deploy", "deploy/jobSteps/upload", "deploy/jobSteps/install",
@@ -42,100 +105,74 @@ def test_paths_walk_three_levels_of_subprocedure_calls_in_job_order():
                                     outcome="error", status="completed", job_step_id="id-unpack")
 
 
-def test_a_single_dict_where_rest_should_give_a_list_is_read_as_a_one_element_list():
+def test_a_single_dict_where_rest_should_give_a_list_is_read_as_a_one_element_list() -> None:
     tree = {"jobId": "1", "jobStep": step("deploy", children=step("upload", "warning"))}
     assert [(r.path, r.outcome) for r in job_step_records(tree)] == [
         ("deploy", "success"), ("deploy/jobSteps/upload", "warning")]
 
 
-def test_outcome_property_path_addresses_the_nested_step():
+def test_an_odd_named_step_and_its_children_are_not_addressable() -> None:
+    tree = {"jobId": "1", "jobStep": [step("x/jobSteps/y", "error"), step("x", children=[step("y")]),
+                                      step("br[ack]et", children=[step("inner")])]}
+    found = addressable_steps(tree)
+    assert sorted(found) == ["x", "x/jobSteps/y"]
+    assert found["x/jobSteps/y"].job_step_id == "id-y"  # call x's child, never the top-level odd name
+
+
+def test_outcome_property_path_addresses_the_nested_step() -> None:
     assert (outcome_property_path("42", "deploy/jobSteps/upload")
             == "/jobs/42/jobSteps/deploy/jobSteps/upload/outcome")
 
 
-def test_done_outcomes_and_depth_settings_are_read_leniently():
-    assert parse_done_outcomes(" success , warning\n") == {"success", "warning"}
+# --------------------------------------------------------------------------------------------- settings
+
+
+def test_done_outcomes_depth_and_rule_are_read_as_the_run_condition_reads_them() -> None:
+    assert parse_done_outcomes(" success , Warn ing\n") == {"success", "warning"}
     assert parse_done_outcomes("  ") == {"success"}
+    assert parse_done_outcomes(" , ") == frozenset()  # given but naming nothing: nothing is done
     assert parse_max_depth(" 3\n") == 3
-    assert parse_max_depth("ten") == 10
-    assert parse_max_depth("0") == 10
+    unparsable = ("ten", "0", "+3", "3 jobs", "٣", None)
+    assert [parse_max_depth(text) for text in unparsable] == [DEFAULT_MAX_DEPTH] * len(unparsable)
+    assert [parse_rule(text) for text in ("perStep", " PERSTEP ", "per step")] == [RULE_PER_STEP] * 3
+    assert [parse_rule(text) for text in ("", None, "afterFailure", "per-step")] == [RULE_AFTER_FAILURE] * 4
 
 
-def chain_jobs() -> list:
-    """Job 1 failed at 'test'; job 2 restarted 1 (skipped build) and failed at deploy/upload;
-    job 3 restarted 2 and was aborted before 'notify' ran. The job to restart first."""
-    j1 = job("1", [step("build"), step("test", "error"),
-                   step("deploy", "skipped", [step("upload", "skipped")]), step("notify", "skipped")])
-    j2 = job("2", [step("build", "skipped"), step("test"),
-                   step("deploy", "error", [step("upload", "error")]), step("notify")], job_to_restart="1")
-    j3 = job("3", [step("build", "skipped"), step("test", "skipped"),
-                   step("deploy", "success", [step("upload")]), step("notify", "notRun")], job_to_restart="2")
-    return [j3, j2, j1]
+def test_the_jobs_own_done_outcomes_come_before_the_plugins() -> None:
+    plugin = {"doneOutcomes": "success,warning", "maxChainDepth": "4", "rule": "perStep"}.get
+    assert settings_for("success", plugin).done_outcomes == {"success"}
+    assert settings_for(" ", plugin).done_outcomes == {"success", "warning"}
+    assert (settings_for("", plugin).max_depth, settings_for("", plugin).rule) == (4, RULE_PER_STEP)
+    assert settings_for("", {}.get).done_outcomes == {"success"}
 
 
-def chain() -> dict:
-    return views_by_id(chain_jobs())
+# ---------------------------------------------------------------------------------------- failure point
 
 
-def is_done(step_path: str, job_id: str, jobs: dict, **settings) -> bool:
-    return decide(step_path, job_id, jobs, **settings).done
+def _at(second: int, half: bool = True) -> str:
+    return f"2024-05-01T10:00:{second:02d}.{'500' if half else '000'}Z"
 
 
-def test_a_step_skipped_by_an_earlier_restart_counts_as_done_through_the_chain():
-    jobs = chain()
-    assert is_done("build", "3", jobs)  # skipped in 3, skipped in 2, success in 1
-    assert is_done("test", "3", jobs)  # skipped in 3, success in 2
-    assert is_done("deploy/jobSteps/upload", "3", jobs)
+def test_the_failure_point_is_the_first_failed_step_by_finish_time() -> None:
+    job = {"jobId": "1", "jobStep": [
+        step("build", finish=_at(1)),
+        step("deploy", "error", [step("prepare", finish=_at(2)), step("upload", "error", finish=_at(3))],
+             finish=_at(3)),
+        step("smoke", "error", finish=_at(4))]}
+    assert failure_point(job) == FailurePoint("deploy/jobSteps/upload", _at(3))
 
 
-def test_a_step_an_abort_never_reached_runs_again():
-    jobs = chain()
-    assert not is_done("notify", "3", jobs)  # notRun
-    # skipped in job 1, which restarted nothing: never done anywhere
-    assert not is_done("deploy/jobSteps/upload", "1", jobs)
+def test_a_parallel_step_that_failed_first_is_the_failure_point_whatever_its_place() -> None:
+    job = {"jobId": "1", "jobStep": [step("a", "error", finish=_at(9)), step("b", "error", finish=_at(5)),
+                                     step("c", "error")]}  # c has no finish time: after every timed one
+    assert failure_point(job) == FailurePoint("b", _at(5))
 
 
-def test_missing_job_missing_step_and_empty_parameter_mean_run():
-    jobs = chain()
-    assert not is_done("build", "99", jobs)
-    assert not is_done("lint", "3", jobs)
-    assert not is_done("build", "", jobs)
-
-
-def test_chain_depth_limits_how_far_back_a_skip_is_followed():
-    jobs = chain()
-    assert is_done("build", "3", jobs, max_depth=3)
-    assert not is_done("build", "3", jobs, max_depth=2)
-
-
-def test_a_job_defined_done_list_decides_what_counts_as_done():
-    jobs = views_by_id([job("1", [step("build", "warning")])])
-    assert not is_done("build", "1", jobs)
-    assert is_done("build", "1", jobs, done_outcomes={"success", "warning"})
-
-
-def test_a_restart_loop_ends_in_run_instead_of_hanging():
-    jobs = {"1": JobView("1", job_to_restart="2", outcomes={"a": "skipped"}),
-            "2": JobView("2", job_to_restart="1", outcomes={"a": "skipped"})}
-    assert not is_done("a", "1", jobs, max_depth=50)
-
-
-def test_plan_lists_each_step_of_the_job_to_restart_with_its_reason():
-    entries = build_plan(chain_jobs(), chain(), {"success"}, 10).lines
-    assert [(e.path, e.action) for e in entries] == [
-        ("build", "skip"), ("test", "skip"), ("deploy", "skip"), ("deploy/jobSteps/upload", "skip"),
-        ("notify", "run")]
-    assert decide("build", "3", chain()) == Decision(True, Reason.DONE, "1", "success", ("3", "2"))
-    assert decide("notify", "3", chain()) == Decision(False, Reason.NOT_DONE, "3", "notRun")
-
-
-def test_a_missing_job_says_why_its_steps_run():
-    decision = decide("build", "99", chain())
-    assert decision == Decision(False, Reason.JOB_NOT_FOUND, "99")
-    assert explain("build", decision, 10, {}) == "job 99 not found"
-
-
-def test_outcomes_compare_without_regard_to_case_like_the_run_condition():
-    jobs = {"A": JobView(job_id="A", outcomes={"build": "Success"}),
-            "B": JobView(job_id="B", job_to_restart="A", outcomes={"build": "SKIPPED"})}
-    assert is_done("build", "B", jobs, done_outcomes={"SUCCESS"})
+def test_the_restart_link_step_and_a_job_without_errors_have_no_failure_point() -> None:
+    link = step("links", "error", [step("createRestartLink", "error", finish=_at(1))], finish=_at(1))
+    link["calledProcedure"].update(projectName="EC-Resume-1.0.0", procedureName="CreateRestartLink")
+    assert failure_point({"jobId": "1", "jobStep": [step("build", finish=_at(0)), link]}) is None
+    assert failure_point({"jobId": "1", "jobStep": [step("build", "warning", finish=_at(0))]}) is None
+    mine = step("links", "error", [step("inner", "error", finish=_at(2))], finish=_at(2))
+    mine["calledProcedure"].update(projectName="Shop", procedureName="CreateRestartLink")
+    assert failure_point({"jobId": "1", "jobStep": [mine]}) == FailurePoint("links/jobSteps/inner", _at(2))

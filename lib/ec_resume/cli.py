@@ -1,40 +1,50 @@
 """`ec-resume`: see, plan and start the restart of a CloudBees CD/RO procedure job from a terminal.
 
-    ec-resume status JOB                      the job's steps, outcomes and durations
-    ec-resume plan JOB                        what "Restart this job" would skip and run, without running it
-    ec-resume restart JOB [--param N=V ...] [--all] [--wait]
+    ec-resume status JOB [--json]              the job's steps, outcomes, summaries, and its lineage
+    ec-resume plan JOB [--param N=V]... [--from-step PATH] [--json]
+                                               what a restart would skip and run, and why
+    ec-resume restart JOB [--param N=V]... [--from-step PATH] [--dry-run] [--wait] [--all] [--json]
 
 Connection: --server URL (or COMMANDER_URL) and --user U (or COMMANDER_USER), the password from
 COMMANDER_PASSWORD or a prompt, never from an argument; inside a job step, the agent's environment.
-Exit status: 0 done, 1 the server refused or failed (or a --wait job ended in error), 2 bad usage.
-Errors are one line on stderr; the session id and the password are never printed.
+--timeout SECONDS (or COMMANDER_TIMEOUT; inside a job step also the plugin's resume/timeout) bounds each
+server call, retries included (default 30).
+Exit status: 0 done, 1 the server refused or failed (or a --wait job ended in error), 2 bad usage,
+3 the restart was refused. Errors are one line on stderr; the session id and password are never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, TextIO
 
 from . import __version__
-from .client import DEFAULT_TIMEOUT, CommanderApiError, CommanderClient, NotFound
-from .job_steps import actual_parameters
-from .report import build_plan, job_label, render_plan, render_status
-from .restart_parameters import CREDENTIAL, NOT_FORMAL, credential_names, formal_names, restart_parameters
-from .resume_rule import JOB_TO_RESTART, JobView, parse_done_outcomes, parse_max_depth
+from .client import DEFAULT_TIMEOUT, CommanderApiError, CommanderClient, parse_timeout, server_root
+from .job_steps import step_rows
+from .lineage import CLI, read_lineage
+from .plugin_settings import apply_timeout_setting
+from .report import RestartPlan, job_label, render_plan
+from .restart import (
+    BadRequest,
+    JobNotFound,
+    LaunchUnknown,
+    Refused,
+    RestartRequest,
+    fetch_job,
+    parse_overrides,
+    restart,
+)
+from .status_view import render_status, status_json, step_statuses
 
 PROG = "ec-resume"
-PLUGIN_SETTINGS = "/plugins/EC-Resume/project/resume/"
-DONE_OUTCOMES_PARAMETER = "resumeDoneOutcomes"
-EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-CREDENTIAL_LEFT_OUT = ("a credential parameter cannot be carried into a new job; give it when you run "
-                       "the job yourself")
-NOT_A_PARAMETER = "no longer a parameter of the procedure"
-LEFT_OUT_REASONS = {CREDENTIAL: CREDENTIAL_LEFT_OUT, NOT_FORMAL: NOT_A_PARAMETER}
+EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+ENVIRONMENT = ("COMMANDER_URL", "COMMANDER_USER", "COMMANDER_PASSWORD", "COMMANDER_TIMEOUT")
 
 
 class CliError(Exception):
@@ -52,6 +62,21 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see '{PROG} --help')")
 
 
+def check_text(argv: Sequence[str], env: Mapping[str, str]) -> None:
+    """Arguments and settings that are not UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    for n, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+            raise CliError(f"argument {n} ('{shown}') is not UTF-8 text") from None
+    for name in ENVIRONMENT:
+        try:
+            env.get(name, "").encode("utf-8")
+        except UnicodeEncodeError:
+            raise CliError(f"{name} is not UTF-8 text") from None
+
+
 # ------------------------------------------------------------------------------------------ connection
 
 
@@ -63,35 +88,38 @@ class Connection:
     user: Optional[str] = None
     password: Optional[str] = field(default=None, repr=False)
     verify_tls: bool = True
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: Optional[float] = None  # None: not given; the plugin setting or the default applies
+    source: str = "--server"
 
 
-def timeout_from(option: Optional[str], env: Mapping[str, str]) -> float:
-    """--timeout, else COMMANDER_TIMEOUT, else the default: seconds for one server call, retries included."""
+def timeout_from(option: Optional[str], env: Mapping[str, str]) -> Optional[float]:
+    """--timeout, else COMMANDER_TIMEOUT; None when neither is given."""
     text, source = option, "--timeout"
     if option is None:
         text, source = env.get("COMMANDER_TIMEOUT"), "COMMANDER_TIMEOUT"
     if text is None or not str(text).strip():
-        return DEFAULT_TIMEOUT
+        return None
     try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        raise CliError(f"{source} '{text}': expected a number of seconds above 0 and at most 3600")
-    return value
+        return parse_timeout(text, source)
+    except CommanderApiError as exc:
+        raise CliError(exc.message) from None
 
 
 def connection_from(server: Optional[str], user: Optional[str], insecure: bool,
-                    env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Connection:
+                    env: Mapping[str, str], timeout: Optional[float] = None) -> Connection:
     """Command-line options first, then the environment; inside a job step, the step's own session."""
     url = (server or env.get("COMMANDER_URL") or "").strip()
     if url:
+        source = "--server" if server else "COMMANDER_URL"
+        try:
+            server_root(url)
+        except CommanderApiError as exc:
+            raise CliError(exc.message.replace("server URL", source, 1)) from None
         name = (user or env.get("COMMANDER_USER") or "").strip()
         if not name:
             raise CliError("no user name: give --user U or set COMMANDER_USER")
         return Connection(url=url, user=name, password=env.get("COMMANDER_PASSWORD"), verify_tls=not insecure,
-                          timeout=timeout)
+                          timeout=timeout, source=source)
     if env.get("COMMANDER_SERVER") and env.get("COMMANDER_SESSIONID"):
         return Connection(url=None, verify_tls=not insecure, timeout=timeout)
     raise CliError("no server: give --server URL or set COMMANDER_URL (or run inside a CD/RO job step)")
@@ -106,15 +134,18 @@ def is_terminal() -> bool:
 
 def connect(conn: Connection, env: Mapping[str, str],
             prompt: Callable[[str], str] = getpass.getpass) -> CommanderClient:
+    timeout = conn.timeout or DEFAULT_TIMEOUT
     if conn.url is None:
-        kwargs: Dict[str, Any] = {"timeout": conn.timeout}
+        kwargs: Dict[str, Any] = {"timeout": timeout}
         if not conn.verify_tls:
             kwargs["verify_tls"] = False
-        return CommanderClient.from_environment(env, **kwargs)
-    try:
-        client = CommanderClient(conn.url, verify_tls=conn.verify_tls, timeout=conn.timeout)
-    except CommanderApiError as exc:
-        raise CliError(f"--server '{conn.url}': {exc.message}") from None
+        client = CommanderClient.from_environment(env, **kwargs)
+        if conn.timeout is None:  # inside a job step the plugin's setting applies, as in plugin steps
+            warning = apply_timeout_setting(client)
+            if warning:
+                sys.stderr.write(f"{PROG}: warning: {warning}\n")
+        return client
+    client = CommanderClient(conn.url, verify_tls=conn.verify_tls, timeout=timeout)
     password = conn.password
     if password is None:
         if not is_terminal():  # getpass would fall back to reading stdin, with a warning
@@ -127,176 +158,175 @@ def connect(conn: Connection, env: Mapping[str, str],
     return client
 
 
-# ----------------------------------------------------------------------------------------------- reads
-
-
-def fetch_job(client: CommanderClient, ref: str) -> Dict[str, Any]:
-    """getJobDetails of a job id or name; a missing job is one line naming it."""
-    if not ref.strip():
-        raise CliError("JOB is empty: expected a job id or job name")
-    try:
-        return client.get_job_details(ref.strip())  # [U] /jobs/<ref> takes a job name as well as an id
-    except NotFound:
-        raise CliError(f"job '{ref}' not found", EXIT_SERVER) from None
-
-
-def _optional_property(client: CommanderClient, path: str) -> Optional[str]:
-    try:
-        return client.get_property(path)
-    except NotFound:  # plugin not installed, or an older one without the setting
-        return None
-
-
-def resume_settings(client: CommanderClient, job: Mapping[str, Any]) -> Tuple[frozenset, int]:
-    """Done outcomes and chain depth as the run condition would read them in the restarted job.
-
-    The new job carries this job's parameters, so its resumeDoneOutcomes parameter wins, as in the
-    run condition's /myJob/resumeDoneOutcomes; a job property of that name is not carried [U].
-    """
-    own = dict(actual_parameters(job)).get(DONE_OUTCOMES_PARAMETER, "").strip()
-    done_text = own or _optional_property(client, PLUGIN_SETTINGS + "doneOutcomes")
-    depth_text = _optional_property(client, PLUGIN_SETTINGS + "maxChainDepth")
-    # The run condition compares outcomes in lower case.
-    return parse_done_outcomes((done_text or "").lower()), parse_max_depth(depth_text)
-
-
-def fetch_chain(client: CommanderClient, job: Dict[str, Any],
-                max_depth: int) -> Tuple[List[Dict[str, Any]], Dict[str, JobView]]:
-    """`job` and the jobs it restarted, at most `max_depth` in all, and their views for `decide`.
-
-    A view is filed under its id and under the jobToRestart value that led to it (which may be a name).
-    A job that no longer exists ends the chain: the decision then says it was not found.
-    """
-    chain = [job]
-    views: Dict[str, JobView] = {}
-    view = JobView.from_job_details(job)
-    views[view.job_id] = view
-    while len(chain) < max_depth and view.job_to_restart and view.job_to_restart not in views:
-        ref = view.job_to_restart
-        try:
-            earlier = client.get_job_details(ref)
-        except NotFound:
-            break
-        view = JobView.from_job_details(earlier)
-        if view.job_id in views:  # a loop through names and ids: decide reports it
-            views[ref] = views[view.job_id]
-            break
-        chain.append(earlier)
-        views[view.job_id] = view
-        views[ref] = view
-    return chain, views
-
-
-# -------------------------------------------------------------------------------------------- restart
+# ------------------------------------------------------------------------------------------- output
 
 
 @dataclass
-class RestartRequest:
-    parameters: Dict[str, str]
-    left_out: List[Tuple[str, str]] = field(default_factory=list)
+class Output:
+    out: TextIO
+    err: TextIO
+    as_json: bool
+
+    def text(self, text: str) -> None:
+        """Words for people: stdout, or stderr when stdout carries the JSON."""
+        stream = self.err if self.as_json else self.out
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+
+    def json(self, data: Mapping[str, Any]) -> None:
+        self.out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        self.out.flush()
 
 
-def parse_param_options(options: Sequence[str]) -> List[Tuple[str, str]]:
-    """--param NAME=VALUE, in order; the value may hold '=' and may be empty."""
-    pairs = []
-    for option in options:
-        name, sep, value = option.partition("=")
-        if not sep or not name.strip():
-            raise CliError(f"--param '{option}': expected NAME=VALUE")
-        pairs.append((name.strip(), value))
-    return pairs
+@dataclass
+class Started:
+    """The job a restart started, kept for the message when the user interrupts after the launch."""
 
-
-def restart_request(job: Mapping[str, Any], formal_parameters: Sequence[Mapping[str, Any]],
-                    overrides: Sequence[Tuple[str, str]], run_all: bool) -> RestartRequest:
-    """The parameters of the new job: the job's own, minus what cannot travel, plus the overrides."""
-    project, procedure = job.get("projectName", ""), job.get("procedureName", "")
-    found = restart_parameters(actual_parameters(job), formal_parameters)
-    formal = set(formal_names(formal_parameters))
-    credentials = set(credential_names(formal_parameters))
-    if not found.has_job_to_restart and not run_all:
-        raise CliError(f"procedure '{procedure}' of project '{project}' has no '{JOB_TO_RESTART}' parameter, "
-                       f"so a restart cannot skip anything: add formalParameter '{JOB_TO_RESTART}' with an "
-                       "empty default to it (see 'Making a procedure resumable' in the README), or use --all")
-    for name, _ in overrides:
-        if name not in formal:
-            raise CliError(f"--param {name}: procedure '{procedure}' has no parameter '{name}'; it has "
-                           + (", ".join(sorted(formal)) or "none"))
-        if name in credentials:
-            raise CliError(f"--param {name}: '{name}' is a credential parameter; it cannot be given on the "
-                           "command line")
-        if name == JOB_TO_RESTART:
-            raise CliError(f"--param {name}: ec-resume sets it to JOB (or empty with --all)")
-    request = RestartRequest(parameters=dict(found.carried),
-                             left_out=[(item.name, LEFT_OUT_REASONS[item.why]) for item in found.left_out])
-    request.parameters.update(overrides)
-    if found.has_job_to_restart:
-        request.parameters[JOB_TO_RESTART] = "" if run_all else str(job.get("jobId", ""))
-    return request
-
-
-def wait_for_job(client: CommanderClient, job_id: str, sleep: Callable[[float], None] = time.sleep,
-                 first_delay: float = 0.1, max_delay: float = 2.0) -> Dict[str, Any]:
-    """Poll getJobStatus until the job completes (quickly at first, then every `max_delay` s)."""
-    delay = first_delay
-    while str(client.get_job_status(job_id).get("status", "")) != "completed":
-        sleep(delay)
-        delay = min(max_delay, delay * 1.5)
-    return client.get_job_details(job_id)
+    job_id: str = ""
 
 
 # -------------------------------------------------------------------------------------------- commands
 
 
-def cmd_status(client: CommanderClient, args: argparse.Namespace, out: TextIO) -> int:
-    out.write(render_status(fetch_job(client, args.job)))
+def step_summaries(client: CommanderClient, job: Mapping[str, Any]) -> Dict[str, str]:
+    """Summary by job step id, of every step that started (one that never did has none)."""
+    found = {}
+    for row in step_rows(job):
+        if row.record.job_step_id and row.record.start:
+            text = client.get_property("summary", expand=False, jobStepId=row.record.job_step_id)
+            if text:
+                found[row.record.job_step_id] = text
+    return found
+
+
+def job_labels(client: CommanderClient, ids: Sequence[str]) -> Dict[str, str]:
+    labels = {}
+    for job_id in dict.fromkeys(i for i in ids if i):
+        labels[job_id] = (client.get_property(f"/jobs/{job_id}/jobName") or "").strip() or job_id
+    return labels
+
+
+def cmd_status(client: CommanderClient, args: argparse.Namespace, show: Output, started: Started) -> int:
+    try:
+        job = fetch_job(client, args.job)
+    except JobNotFound as exc:  # not a refusal here: there is nothing to restart, only nothing to show
+        raise CliError(str(exc), EXIT_SERVER) from None
+    steps = step_statuses(job, step_summaries(client, job))
+    lineage = read_lineage(client, str(job.get("jobId", "")))
+    if show.as_json:
+        show.json(status_json(job, steps, lineage))
+    else:
+        labels = job_labels(client, [lineage.resumes, lineage.chain_root, *lineage.resumed_by])
+        show.out.write(render_status(job, steps, lineage, labels))
     return EXIT_OK
 
 
-def cmd_plan(client: CommanderClient, args: argparse.Namespace, out: TextIO) -> int:
-    job = fetch_job(client, args.job)
-    done, depth = resume_settings(client, job)
-    chain, views = fetch_chain(client, job, depth)
-    out.write(render_plan(build_plan(chain, views, done, depth)))
+def _request(args: argparse.Namespace, env: Mapping[str, str], dry_run: bool) -> RestartRequest:
+    overrides = parse_overrides(args.param or [], what=lambda item: f"--param '{item}'")
+    holder = f"{CLI}:{env.get('COMMANDER_USER') or env.get('USER') or 'user'}".replace(" ", "_")
+    return RestartRequest(job_ref=args.job, overrides=tuple(overrides), from_step=args.from_step or "",
+                          dry_run=dry_run, run_all=bool(getattr(args, "all", False)), how=CLI, holder=holder,
+                          own_job_id=env.get("COMMANDER_JOBID", "").strip())
+
+
+def cmd_plan(client: CommanderClient, args: argparse.Namespace, show: Output, started: Started,
+             env: Mapping[str, str]) -> int:
+    launch = restart(client, _request(args, env, dry_run=True), lambda plan: None)
+    _show_plan(show, launch.plan)
     return EXIT_OK
 
 
-def cmd_restart(client: CommanderClient, args: argparse.Namespace, out: TextIO) -> int:
-    overrides = parse_param_options(args.param or [])
-    job = fetch_job(client, args.job)
-    project, procedure = str(job.get("projectName", "")), str(job.get("procedureName", ""))
-    formals = client.get_formal_parameters(project, procedure)
-    request = restart_request(job, formals, overrides, args.all)
-    new_id = client.run_procedure(project, procedure, request.parameters)
-    what = "running all steps again" if args.all else "skipping the steps done there"
-    out.write(f"started job {new_id}\n")
-    out.write(f"a new run of {project}/{procedure} with the parameters of {job_label(job)}, {what}\n")
-    carried = ", ".join(request.parameters) or "none"
-    out.write(f"parameters: {carried}\n")
-    for name, reason in request.left_out:
-        out.write(f"left out {name}: {reason}\n")
-    out.flush()
-    if not args.wait:
+def _show_plan(show: Output, plan: Optional[RestartPlan], **extra: Any) -> None:
+    if plan is None:
+        return
+    if show.as_json:
+        show.json({**plan.to_json(), **extra})
+    else:
+        show.out.write(render_plan(plan))
+
+
+def wait_for_job(client: CommanderClient, job_id: str, progress: Callable[[str], None],
+                 sleep: Callable[[float], None] = time.sleep, first_delay: float = 0.1,
+                 max_delay: float = 2.0) -> Dict[str, Any]:
+    """Poll the job until it completes, saying each time how many of its steps have completed."""
+    delay, said = first_delay, ""
+    while True:
+        job = client.get_job_details(job_id)
+        rows = step_rows(job)
+        done = sum(1 for row in rows if row.record.status == "completed")
+        status = str(job.get("status") or "")
+        line = f"waiting for {job_label(job)}: {status or '?'}, {done} of {len(rows)} steps completed"
+        if line != said:
+            progress(line)
+            said = line
+        if status == "completed":
+            return job
+        sleep(delay)
+        delay = min(max_delay, delay * 1.5)
+
+
+def cmd_restart(client: CommanderClient, args: argparse.Namespace, show: Output, started: Started,
+                env: Mapping[str, str]) -> int:
+    request = _request(args, env, dry_run=bool(args.dry_run))
+
+    def on_plan(plan: RestartPlan) -> None:
+        if not show.as_json:
+            show.out.write(render_plan(plan))
+            show.out.flush()
+
+    def on_launched(job_id: str) -> None:
+        started.job_id = job_id
+
+    launch = restart(client, request, on_plan, on_launched)
+    if request.dry_run:
+        if show.as_json:
+            _show_plan(show, launch.plan)
+        else:
+            show.out.write("dry run: nothing started\n")
         return EXIT_OK
-    finished = wait_for_job(client, new_id)
-    out.write(render_status(finished))
-    if finished.get("outcome") == "error":
+    if not show.as_json:
+        what = "running all steps again" if request.run_all else "skipping the steps done there"
+        lines = [f"started job {launch.new_job_id}",
+                 f"a new run of {launch.project}/{launch.procedure} with the parameters of "
+                 f"{job_label(launch.job)}, {what}",
+                 "parameters: " + (", ".join([*launch.parameters, *(r["name"] for r in
+                                                                   launch.credential_references)]) or "none")]
+        if launch.found_after_lost_reply:
+            lines.append("(the server's answer to the launch was lost; the job it started was found)")
+        lines += [f"left out {name}: {reason}" for name, reason in launch.left_out]
+        show.text("\n".join(lines))
+    if not args.wait:
+        if show.as_json:
+            _show_plan(show, launch.plan, newJobId=launch.new_job_id)
+        return EXIT_OK
+    finished = wait_for_job(client, launch.new_job_id, show.text)
+    outcome = str(finished.get("outcome") or "")
+    if show.as_json:
+        _show_plan(show, launch.plan, newJobId=launch.new_job_id, outcome=outcome)
+    else:
+        show.out.write(render_status(finished, step_statuses(finished, {})))
+    if outcome == "error":
         raise CliError(f"job {job_label(finished)} finished with outcome error", EXIT_SERVER)
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------- parser
 
 
 def _add_connection_options(parser: argparse.ArgumentParser, default: Any) -> None:
     """On the main parser and on each command, so they may come before or after the command."""
     group = parser.add_argument_group("connection")
     group.add_argument("--server", metavar="URL", default=default,
-                       help="CD/RO server, e.g. https://cd.example.com (default: $COMMANDER_URL)")
+                       help="CD/RO server root, e.g. https://cd.example.com (default: $COMMANDER_URL)")
     group.add_argument("--user", metavar="U", default=default, help="user name (default: $COMMANDER_USER); "
                        "the password comes from $COMMANDER_PASSWORD or a prompt")
     group.add_argument("--insecure", action="store_true", default=default,
                        help="do not verify the server's TLS certificate")
     group.add_argument("--timeout", metavar="SECONDS", default=default,
                        help=f"give up on a server call after this long, retries included (default: "
-                            f"$COMMANDER_TIMEOUT or {DEFAULT_TIMEOUT:g})")
+                            f"$COMMANDER_TIMEOUT, in a job step resume/timeout, else {DEFAULT_TIMEOUT:g})")
+    group.add_argument("--json", action="store_true", default=default,
+                       help="print one JSON object instead of text")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,40 +343,67 @@ def build_parser() -> argparse.ArgumentParser:
         _add_connection_options(sub, argparse.SUPPRESS)
         return sub
 
-    command("status", "the job's steps (indented by nesting), their outcomes and durations")
-    command("plan", "what 'Restart this job' would skip and run, and why, without running anything")
-    restart = command("restart", "run the job's procedure again with its parameters, skipping what is done")
-    restart.add_argument("--param", action="append", metavar="NAME=VALUE",
+    def planning(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--param", action="append", metavar="NAME=VALUE",
                          help="give a parameter a new value (repeatable)")
-    restart.add_argument("--all", action="store_true", help="run every step again (empty jobToRestart)")
-    restart.add_argument("--wait", action="store_true", help="wait for the new job and print its status")
+        sub.add_argument("--from-step", metavar="PATH", help="run this step and every step after it again, "
+                         "e.g. deploy or deploy/jobSteps/upload")
+
+    command("status", "the job's steps (indented by nesting), outcomes, durations, summaries; its lineage")
+    planning(command("plan", "what a restart would skip and run, and why, without running anything"))
+    restart_cmd = command("restart", "run the job's procedure again with its parameters, skipping what is "
+                                     "done; prints the plan first")
+    planning(restart_cmd)
+    restart_cmd.add_argument("--dry-run", action="store_true", help="print the plan and start nothing")
+    restart_cmd.add_argument("--all", action="store_true", help="run every step again (empty jobToRestart)")
+    restart_cmd.add_argument("--wait", action="store_true", help="follow the new job until it completes")
     return parser
 
 
-COMMANDS: Dict[str, Callable[[CommanderClient, argparse.Namespace, TextIO], int]] = {
-    "status": cmd_status, "plan": cmd_plan, "restart": cmd_restart}
+def _run(argv: Sequence[str], env: Mapping[str, str], show: Output, started: Started) -> int:
+    check_text(argv, env)
+    args = build_parser().parse_args(list(argv))
+    show.as_json = bool(args.json)
+    conn = connection_from(args.server, args.user, bool(args.insecure), env, timeout_from(args.timeout, env))
+    if args.command != "status":  # a malformed option is refused before any connection
+        parse_overrides(args.param or [], what=lambda item: f"--param '{item}'")
+    client = connect(conn, env)
+    if args.command == "status":
+        return cmd_status(client, args, show, started)
+    if args.command == "plan":
+        return cmd_plan(client, args, show, started, env)
+    return cmd_restart(client, args, show, started, env)
 
 
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
     """Run one command; returns the exit status. Never raises, never prints a traceback."""
     environment = os.environ if env is None else env
-    out, err = sys.stdout, sys.stderr
+    show = Output(sys.stdout, sys.stderr, as_json=False)
+    started = Started()
+    err = sys.stderr
     try:
-        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-        conn = connection_from(args.server, args.user, bool(args.insecure), environment,
-                               timeout_from(args.timeout, environment))
-        if args.command == "restart":
-            parse_param_options(args.param or [])  # a malformed option is refused before any connection
-        client = connect(conn, environment)
-        return COMMANDS[args.command](client, args, out)
+        return _run(list(sys.argv[1:] if argv is None else argv), environment, show, started)
     except CliError as exc:
         err.write(f"{PROG}: {exc}\n")
         return exc.exit_code
+    except BadRequest as exc:
+        err.write(f"{PROG}: {' '.join(str(exc).split())}\n")
+        return EXIT_USAGE
+    except Refused as exc:
+        err.write(f"{PROG}: refused: {' '.join(str(exc).split())}\n")
+        return EXIT_REFUSED
+    except LaunchUnknown as exc:
+        err.write(f"{PROG}: {' '.join(str(exc).split())}\n")
+        return EXIT_SERVER
     except CommanderApiError as exc:
         err.write(f"{PROG}: {exc}\n")  # the client already scrubbed secrets from the message
         return EXIT_SERVER
     except KeyboardInterrupt:
-        err.write(f"{PROG}: interrupted\n")
+        if started.job_id:
+            err.write(f"{PROG}: interrupted; job {started.job_id} was already started and goes on running "
+                      f"(see it with '{PROG} status {started.job_id}')\n")
+        else:
+            err.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_SERVER

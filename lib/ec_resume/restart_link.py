@@ -16,6 +16,11 @@ The link's form comes from the plugin property ``resume/linkTemplate``. Placehol
 
 ``{{`` and ``}}`` stand for literal braces. Any other placeholder is refused with one line naming it.
 The default is the knowledge-base (KBEC-00160) form of the CD/RO UI's run-procedure page.
+
+``runNow=1`` makes the page start the job at once; without it the page opens the run form filled in
+(`without_run_now`, for the plugin setting ``resume/linkRunNow`` = 0). A link longer than
+`MAX_LINK_LENGTH` is refused by browsers and servers (HTTP 414); `restart_job_link` is the short link
+that runs the plugin's RestartJob for the job instead, which reads the parameters from the job itself.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from .resume_rule import JOB_TO_RESTART
 
 DEFAULT_TEMPLATE = ("/commander/runProcedure.php?runNow=1&projectName={projectName}"
                     "&procedureName={procedureName}&numParameters={numParameters}{parameters}")
+MAX_LINK_LENGTH = 8192  # what browsers and web servers take in a URL, with room to spare [U]
+RESTART_JOB_PROCEDURE = "RestartJob"
 PLACEHOLDERS = ("projectName", "procedureName", "numParameters", "parameters", "jobId")
 CREDENTIAL_REASON = "credential parameters cannot travel in a URL"
 NOT_FORMAL_REASON = "no longer a parameter of the procedure"
@@ -118,3 +125,18 @@ def build_restart_links(template: str, project: str, procedure: str,
     return RestartLinks(restart_url=_link(template, project, procedure, job_id, restart),
                         run_all_url=_link(template, project, procedure, job_id, run_all),
                         carried=[name for name, _ in restart], left_out=left_out)
+
+
+def restart_job_link(template: str, plugin_project: str, job_id: str) -> str:
+    """The short link that runs the plugin's RestartJob procedure with jobId = `job_id`."""
+    template_fields(template)
+    return _link(template, plugin_project, RESTART_JOB_PROCEDURE, job_id, [("jobId", job_id)])
+
+
+def without_run_now(url: str) -> str:
+    """The link without its runNow query argument: the run form opens filled in, nothing starts."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    kept = [item for item in query.split("&") if item.split("=", 1)[0] != "runNow"]
+    return base + ("?" + "&".join(kept) if kept else "")

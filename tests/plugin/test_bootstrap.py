@@ -176,3 +176,19 @@ def test_the_real_agent_package_loads_on_a_bare_interpreter(tmp_path):
     assert result.stderr.startswith("CreateRestartLink: the server refused a request: [NoSuchProperty]")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert fake.hits["linkName"] == 1 and fake.hits["runAllLinkName"] == 1
+
+
+def test_a_server_that_never_answers_fails_the_step_within_its_timeout(silent_server, tmp_path):
+    """COMMANDER_TIMEOUT bounds each read (retries included); the step ends with one line naming it."""
+    source = (ROOT / "dsl/properties/resume/bootstrap.py").read_text().replace("@PLUGIN_NAME@", PLUGIN_NAME)
+    script = tmp_path / "step_command.py"
+    script.write_text(source + "\nrun_plugin_module('fakeagent.hello')\n")
+    host_port = silent_server.split("://", 1)[1]
+    env = {"COMMANDER_SERVER": host_port, "COMMANDER_SECURE": "0", "COMMANDER_SESSIONID": SESSION,
+           "COMMANDER_TIMEOUT": "0.5", "COMMANDER_PLUGINS": str(tmp_path / "plugins"),
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-I", "-S", str(script)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} failed: cannot reach "
+                                     f"{silent_server}: no answer within 0.5 s")

@@ -9,6 +9,7 @@ marker file, so the tests count how often each step really ran.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,9 +19,9 @@ from typing import Dict, List, Tuple
 
 import ec_resume.cli as cli
 import pytest
-from conftest import RUN_CONDITION, as_list, unique
+from conftest import RUN_CONDITION, as_list, find_step, unique
 from ec_resume.cli import main
-from ec_resume.client import NotFound
+from fake_commander import FakeCommander
 
 LIB = str(Path(__file__).resolve().parents[2] / "lib")
 PLUGIN = "subproject: '/plugins/EC-Resume/project'"
@@ -153,9 +154,10 @@ def assert_plan_matches_run(lines: List[Tuple[str, str, str]], job: Dict) -> Non
 
 
 def new_job_id(output: str) -> str:
-    first = output.splitlines()[0]
-    assert first.startswith("started job "), output
-    return first.split()[2]
+    """The id on the "started job <id>" line, which follows the plan that restart prints first."""
+    started = [line for line in output.splitlines() if line.startswith("started job ")]
+    assert len(started) == 1, output
+    return started[0].split()[2]
 
 
 def params(job: Dict) -> Dict[str, str]:
@@ -172,19 +174,19 @@ def test_plan_lists_what_a_restart_skips_and_the_restart_does_exactly_that(api, 
     assert (code, err) == (0, "")
     plan1 = plan_lines(out)
     assert plan1 == [
-        ("skip", "build", f"success in {j1}"),
+        ("skip", "build", f"succeeded in {j1}"),
         ("skip", "package", "all 1 of its steps skipped"),
-        ("skip", "  runCommand", f"success in {j1}"),
+        ("skip", "  runCommand", f"succeeded in {j1}"),
         ("skip", "deploy", "all 2 of its steps skipped"),
         ("skip", "  upload", "all 1 of its steps skipped"),
         ("skip", "    unpack", "all 1 of its steps skipped"),
-        ("skip", "      runCommand", f"success in {j1}"),
-        ("skip", "  verify", f"success in {j1}"),
-        ("skip", "docs", f"success in {j1}"),
+        ("skip", "      runCommand", f"succeeded in {j1}"),
+        ("skip", "  verify", f"succeeded in {j1}"),
+        ("skip", "docs", f"succeeded in {j1}"),
         ("skip", "  render", "inside skipped docs"),
         ("run", "announce", "no run condition: always runs"),
-        ("run", "test", f"error in {j1}"),
-        ("run", "publish", f"error in {j1}"),
+        ("run", "test", "failed"),
+        ("run", "publish", f"ran after the failure of test in {j1}"),
     ]
     assert out.splitlines()[-1] == f"restart of {j1} would skip 5 steps and run 3"
     assert runs(markers) == dict.fromkeys(MARKERS, 1)  # planning ran nothing
@@ -211,7 +213,7 @@ def test_plan_lists_what_a_restart_skips_and_the_restart_does_exactly_that(api, 
     code, out, err = run_cli(capsys, "plan", second["jobId"])
     assert (code, err) == (0, "")
     plan2 = plan_lines(out)
-    chained = f"skipped in {j2}, success in {j1}"
+    chained = f"succeeded in {j1}"  # skipped in job 2, decided where it was done
     assert plan2 == [
         ("skip", "build", chained),
         ("skip", "package", "all 1 of its steps skipped"),
@@ -221,10 +223,11 @@ def test_plan_lists_what_a_restart_skips_and_the_restart_does_exactly_that(api, 
         ("skip", "    unpack", "all 1 of its steps skipped"),
         ("skip", "      runCommand", chained),
         ("skip", "  verify", chained),
-        ("skip", "docs", chained),  # the skipped call has no steps in job 2
+        ("skip", "docs", chained),
+        ("skip", "  render", "inside skipped docs"),  # from the procedure: job 2 never created it
         ("run", "announce", "no run condition: always runs"),
-        ("run", "test", f"error in {j2}"),
-        ("run", "publish", f"error in {j2}"),
+        ("run", "test", "failed"),
+        ("run", "publish", f"ran after the failure of test in {j2}"),
     ]
     assert out.splitlines()[-1] == f"restart of {j2} would skip 5 steps and run 3"
     assert f"jobs read: {j2}, {j1}" in out.splitlines()[0]
@@ -257,7 +260,7 @@ def test_restart_without_wait_prints_the_new_job_and_returns(api, shop, login_en
     assert (code, err) == (0, "")
     job = api.wait_for_job(new_job_id(out))
     assert params(job)["jobToRestart"] == first["jobId"]
-    assert "STEP" not in out  # no status table without --wait
+    assert "OUTCOME" not in out and "waiting for" not in out  # no status table without --wait
 
 
 def test_status_shows_every_step_indented_with_outcome_and_duration(api, shop, login_env, capsys):
@@ -291,7 +294,8 @@ def test_errors_are_one_line_with_the_right_exit_status(api, shop, login_env, ca
 
     cases = [
         (["status", "no-such-job"], 1, "job 'no-such-job' not found"),
-        (["plan", "no-such-job"], 1, "job 'no-such-job' not found"),
+        (["plan", "no-such-job"], 3, "refused: job 'no-such-job' not found"),
+        (["restart", "no-such-job"], 3, "refused: job 'no-such-job' not found"),
         (["restart", job, "--param", "greeting"], 2, "--param 'greeting': expected NAME=VALUE"),
         (["restart", job, "--param", "colour=red"], 2, "procedure 'Release' has no parameter 'colour'"),
         (["restart", job, "--param", "deployCredential=x"], 2, "'deployCredential' is a credential"),
@@ -307,7 +311,7 @@ def test_errors_are_one_line_with_the_right_exit_status(api, shop, login_env, ca
 
     plain = api.run_and_wait(project, "Plain", {"version": "7"})
     code, out, err = run_cli(capsys, "restart", plain["jobId"])
-    assert (code, out) == (2, "")
+    assert (code, out) == (3, "")
     assert "has no 'jobToRestart' parameter" in one_line(err) and "--all" in err
     code, out, err = run_cli(capsys, "restart", plain["jobId"], "--all", "--wait")
     assert (code, err) == (0, "")
@@ -326,7 +330,7 @@ def test_errors_without_a_server_answer_fail_fast(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COMMANDER_USER", "admin")
     code, out, err = run_cli(capsys, "plan", "x", "--server", "ftp://example.invalid")
-    assert code == 2 and "--server 'ftp://example.invalid': " in one_line(err) and "http://" in err
+    assert code == 2 and "--server 'ftp://example.invalid' must start with http://" in one_line(err)
     monkeypatch.delenv("COMMANDER_PASSWORD", raising=False)  # and pytest's stdin is no terminal
     code, out, err = run_cli(capsys, "plan", "x", "--server", "http://127.0.0.1:1")
     assert code == 2 and "no password: set COMMANDER_PASSWORD" in one_line(err)
@@ -412,110 +416,147 @@ def test_runs_on_a_bare_interpreter_as_python_m(api, emulator, shop, capsys, mon
                                                                           "not found\n")
 
 
-# ------------------------------------------------------------------ pure parts, on hand-made job records
-
-RC = RUN_CONDITION
+# ------------------------------------------------------------- JSON, dry run, start step, status, bad input
 
 
-def step(name: str, outcome: str, condition: str = RC, started: bool = True, **extra) -> Dict:
-    record = {"stepName": name, "outcome": outcome, "status": "completed", "condition": condition, **extra}
-    if started:
-        record.update(start="2024-01-31T12:00:00.000Z", finish="2024-01-31T12:01:05.400Z")
-    return record
+def test_json_everywhere_and_a_dry_run_that_starts_nothing(api, shop, login_env, capsys):
+    project, markers = shop
+    first = first_failed_job(api, project)
+    code, out, err = run_cli(capsys, "plan", first["jobId"], "--json")
+    assert (code, err) == (0, "")
+    plan = json.loads(out)
+    assert plan["jobId"] == first["jobId"]
+    assert [(s["path"], s["action"]) for s in plan["steps"]][:2] == [("build", "skip"), ("package", "skip")]
+    assert all(set(s) >= {"path", "action", "reason"} for s in plan["steps"])
+
+    code, out, err = run_cli(capsys, "restart", first["jobId"], "--dry-run", "--json")
+    assert (code, err) == (0, "") and json.loads(out) == plan  # the dry run is the plan, nothing more
+    code, out, err = run_cli(capsys, "restart", first["jobId"], "--dry-run")
+    assert code == 0 and out.splitlines()[-1] == "dry run: nothing started"
+    assert runs(markers) == dict.fromkeys(MARKERS, 1)
+    assert api.get_property(f"/jobs/{first['jobId']}/ec_resume/restartLock") is None
+
+    code, out, err = run_cli(capsys, "restart", first["jobId"], "--json", "--wait")
+    assert code == 1 and err.splitlines()[-1].endswith("finished with outcome error")
+    assert any(line.startswith("waiting for ") for line in err.splitlines())  # progress, off stdout
+    started = json.loads(out)
+    assert started["outcome"] == "error" and started["steps"] == plan["steps"]
+    assert params(api.wait_for_job(started["newJobId"]))["jobToRestart"] == first["jobId"]
+
+    code, out, err = run_cli(capsys, "status", started["newJobId"], "--json")
+    status = json.loads(out)
+    assert (code, status["jobId"], status["lineage"]["resumes"]) == (0, started["newJobId"], first["jobId"])
+    notes = {s["path"]: s["note"] for s in status["steps"]}
+    assert notes["build"] == "skipped by the resume" and notes["test"] == ""
 
 
-def job(job_id: str, steps: List[Dict], restarts: str = "", **params: str) -> Dict:
-    actual = [{"actualParameterName": k, "value": v} for k, v in {"jobToRestart": restarts, **params}.items()]
-    return {"jobId": job_id, "jobName": f"job_{job_id}", "projectName": "P", "procedureName": "Release",
-            "status": "completed", "outcome": "error", "actualParameter": actual, "jobStep": steps}
+def test_a_start_step_runs_it_and_everything_after_it_again(api, shop, login_env, capsys):
+    project, markers = shop
+    first = first_failed_job(api, project)
+    (markers / "fixed").touch()
+    code, out, err = run_cli(capsys, "plan", first["jobId"], "--from-step", "docs", "--json")
+    assert (code, err) == (0, "")
+    planned = {s["path"]: s["action"] for s in json.loads(out)["steps"]}
+    assert (planned["build"], planned["docs"], planned["docs/jobSteps/render"]) == ("skip", "run", "run")
+    code, out, err = run_cli(capsys, "restart", first["jobId"], "--from-step", "docs", "--wait")
+    assert (code, err) == (0, "")
+    again = api.wait_for_job(new_job_id(out))
+    assert runs(markers) == {**dict.fromkeys(MARKERS, 1), "render": 2, "announce": 2, "test": 2, "publish": 2}
+    assert api.get_property(f"/jobs/{again['jobId']}/ec_resume/fromStep") == "docs"
+    assert api.get_property(f"/jobs/{first['jobId']}/ec_resume/pendingFromStep") is None
+
+    code, out, err = run_cli(capsys, "restart", first["jobId"], "--from-step", "nowhere")
+    assert (code, out) == (2, "") and "start step 'nowhere'" in one_line(err)
 
 
-class FakeClient:
-    """getJobDetails and getProperty from a dict, counting the jobs read."""
-
-    def __init__(self, jobs: Dict[str, Dict], properties: Dict[str, str]) -> None:
-        self.jobs, self.properties, self.read = jobs, properties, []
-
-    def get_job_details(self, ref: str) -> Dict:
-        self.read.append(ref)
-        if ref not in self.jobs:
-            raise NotFound("NoSuchJob", f"Job '{ref}' does not exist", 404)
-        return self.jobs[ref]
-
-    def get_property(self, path: str):
-        return self.properties.get(path)
-
-
-def test_plan_words_each_reason_a_restart_can_have():
-    from ec_resume.report import build_plan, render_plan
-
-    earlier = job("1", [step("a", "success"), step("b", "warning"), step("c", "success"),
-                        step("d", "skipped", started=False), step("e", "skipped")])
-    failed = job("2", [
-        step("a", "skipped"),  # skipped because done in job 1
-        step("b", "skipped"),  # skipped in 2, but only a warning in 1
-        step("boom", "error"),
-        step("never", "notRun", started=False),
-        step("unreached", "skipped", started=False, condition=""),  # no condition: always runs
-        step("c", "skipped", started=False),  # an abort never reached it in job 2: the chain decides
-        step("d", "skipped", started=False),
-        step("e", "skipped"),
-        step("own", "skipped", condition="$[/myJob/wanted]"),
-        step("helper", "success", condition="", calledProcedure={"projectName": "Mine", "jobStep": [
-            step("local", "success", condition="$[/myProject/resume/runCondition]")]}),
-    ], restarts="1")
-    client = FakeClient({"2": failed, "1": earlier}, {})
-    chain, views = cli.fetch_chain(client, failed, 10)
-    plan = build_plan(chain, views, {"success"}, 10)
-    assert [(line.action, line.path, line.reason) for line in plan.lines] == [
-        ("skip", "a", "skipped in job_2, success in job_1"),
-        ("run", "b", "skipped in job_2, warning in job_1"),
-        ("run", "boom", "error in job_2"),
-        ("run", "never", "never reached (notRun)"),
-        ("run", "unreached", "no run condition: always runs"),
-        ("skip", "c", "skipped in job_2, success in job_1"),
-        ("run", "d", "skipped in job_2, never reached (skipped) in job_1"),
-        ("run", "e", "skipped in job_2, skipped by its own condition in job_1"),
-        ("run", "own", "not EC-Resume's run condition: its own condition decides afresh"),
-        ("run", "helper", "runs 1 of its 1 steps"),
-        # /myProject means EC-Resume only inside the plugin's own project
-        ("run", "helper/jobSteps/local", "not EC-Resume's run condition: its own condition decides afresh"),
-    ]
-    assert plan.summary() == "restart of job_2 would skip 2 steps and run 8"
-    assert build_plan(chain, views, {"success", "warning"}, 10).lines[1].action == "skip"
-    # A chain cut short by the depth, or a job that no longer exists, runs the step.
-    assert build_plan(chain[:1], {"2": views["2"]}, {"success"}, 1).lines[0].reason == (
-        "restart chain longer than 1 jobs")
-    gone = job("3", [step("a", "skipped")], restarts="deleted")
-    chain3, views3 = cli.fetch_chain(FakeClient({}, {}), gone, 10)
-    assert [line.reason for line in build_plan(chain3, views3, {"success"}, 10).lines] == [
-        "job deleted not found"]
-    assert render_plan(plan).splitlines()[-1] == plan.summary()
-    from ec_resume.report import render_status
-
-    assert "  1m05s" in render_status(failed).splitlines()[2]
+def test_status_shows_summaries_why_steps_were_skipped_and_the_lineage(api, shop, login_env, capsys):
+    project, markers = shop
+    first = first_failed_job(api, project)
+    step_id = find_step(first, "test")["jobStepId"]
+    api.call("setProperty", propertyName="summary", jobStepId=step_id, value="3 of 40 tests failed")
+    code, out, err = run_cli(capsys, "restart", first["jobId"], "--wait")
+    second = api.wait_for_job(new_job_id(out))
+    code, out, err = run_cli(capsys, "status", second["jobId"])
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    outcome_col, summary_col = lines[1].index("OUTCOME"), lines[1].index("SUMMARY")
+    by_step = {row[:outcome_col].rstrip(): row[summary_col:] for row in lines[2:]}
+    assert by_step["build"] == "(skipped by the resume)"
+    assert by_step["test"] == ""  # ran again; its summary was job 1's
+    assert f"resumes: {first['jobName']} (chain root {first['jobName']})" in lines
+    code, out, err = run_cli(capsys, "status", first["jobId"])
+    assert "3 of 40 tests failed" in out and f"resumed by: {second['jobName']} (ec-resume)" in out
+    assert "failed first: test" in out.splitlines()
 
 
-def test_chain_is_read_up_to_the_depth_and_settings_come_from_the_job_first():
-    jobs = {str(n): job(str(n), [step("a", "skipped")], restarts=str(n - 1) if n > 1 else "")
-            for n in range(1, 7)}
-    client = FakeClient(jobs, {"/plugins/EC-Resume/project/resume/doneOutcomes": "Success, Warning",
-                               "/plugins/EC-Resume/project/resume/maxChainDepth": "3"})
-    done, depth = cli.resume_settings(client, jobs["6"])
-    assert (done, depth) == ({"success", "warning"}, 3)
-    chain, _ = cli.fetch_chain(client, jobs["6"], depth)
-    assert [j["jobId"] for j in chain] == ["6", "5", "4"] and client.read == ["5", "4"]
-    own = job("7", [], resumeDoneOutcomes="success,skipped")
-    assert cli.resume_settings(client, own)[0] == {"success", "skipped"}
-    assert cli.resume_settings(FakeClient({}, {}), {**own, "actualParameter": []}) == ({"success"}, 10)
+@pytest.mark.parametrize("argv, says", [
+    (["status", "x", "--server", "https://cd.example.com/commander"],
+     "--server 'https://cd.example.com/commander' points below the server root (/commander): give "
+     "https://cd.example.com instead"),
+    (["status", "x", "--server", "http://cd:8000/rest"], "give http://cd:8000 instead"),
+    (["status", "x", "--server", "https://b\u00fccher.example"], "give https://xn--bcher-kva.example"),
+    (["status", "x", "--server", "http://[::1"], "is malformed"),
+    (["status", "bad-\udcff-bytes"], "argument 2 ('bad-\\udcff-bytes') is not UTF-8 text"),
+])
+def test_bad_input_is_one_line_with_exit_2(monkeypatch, capsys, argv, says):
+    monkeypatch.setenv("COMMANDER_USER", "u")
+    monkeypatch.setenv("COMMANDER_PASSWORD", "pw")
+    monkeypatch.setenv("COMMANDER_URL", "http://127.0.0.1:1")
+    code, out, err = run_cli(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert says in one_line(err), err
 
 
-def test_restart_parameters_carry_the_job_s_own_minus_what_cannot_travel():
-    formals = [{"formalParameterName": "jobToRestart"}, {"formalParameterName": "greeting"},
-               {"formalParameterName": "pw", "type": "credential"}, {"formalParameterName": "notes"}]
-    old = job("9", [], restarts="8", greeting="a=b & c", pw="pw", gone="x", notes="")
-    request = cli.restart_request(old, formals, [("notes", "new")], run_all=False)
-    assert request.parameters == {"greeting": "a=b & c", "notes": "new", "jobToRestart": "9"}
-    assert [name for name, _ in request.left_out] == ["pw", "gone"]
-    assert cli.restart_request(old, formals, [], run_all=True).parameters["jobToRestart"] == ""
-    assert cli.parse_param_options(["a=1=2", "b="]) == [("a", "1=2"), ("b", "")]
+def test_a_server_url_from_the_environment_is_named_as_such(monkeypatch, capsys):
+    monkeypatch.setenv("COMMANDER_USER", "u")
+    monkeypatch.setenv("COMMANDER_URL", "https://cd.example.com/commander/")
+    code, out, err = run_cli(capsys, "status", "x")
+    assert code == 2 and one_line(err).startswith("ec-resume: COMMANDER_URL 'https://cd.example.com/commander/'")
+
+
+def test_interrupting_wait_names_the_job_already_started(monkeypatch, capsys):
+    fake = FakeCommander({"7": {"jobId": "7", "jobName": "job_7", "projectName": "P", "procedureName": "R",
+                                "status": "completed", "outcome": "error", "jobStep": [],
+                                "actualParameter": [{"actualParameterName": "jobToRestart", "value": ""}]}},
+                         {("P", "R"): [{"formalParameterName": "jobToRestart"}]})
+    monkeypatch.setattr(cli, "connect", lambda conn, env: fake)
+    monkeypatch.setattr(cli, "render_plan", lambda plan: "the plan\n")
+    monkeypatch.setattr("ec_resume.restart.plan_restart", lambda *args, **kwargs: object())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "wait_for_job", interrupted)
+    env = {"COMMANDER_URL": "http://fake:8000", "COMMANDER_USER": "u", "COMMANDER_PASSWORD": "pw"}
+    code = main(["restart", "7", "--wait"], env)
+    out, err = capsys.readouterr()
+    new = next(j for j in fake.jobs if j != "7")
+    assert code == 130 and out.startswith("the plan\nstarted job " + new)
+    assert one_line(err) == (f"ec-resume: interrupted; job {new} was already started and goes on running "
+                             f"(see it with 'ec-resume status {new}')\n")
+
+
+def test_wait_reports_progress_each_time_more_steps_have_completed():
+    states = iter([("running", 0), ("running", 0), ("running", 1), ("completed", 2)])
+
+    class Polled:
+        def get_job_details(self, job_id):
+            status, done = next(states)
+            steps = [{"stepName": f"s{n}", "status": "completed" if n < done else "pending"}
+                     for n in range(2)]
+            return {"jobId": job_id, "jobName": "job_9", "status": status, "jobStep": steps}
+
+    said: List[str] = []
+    job = cli.wait_for_job(Polled(), "9", said.append, sleep=lambda s: None)
+    assert job["status"] == "completed"
+    assert said == ["waiting for job_9: running, 0 of 2 steps completed",
+                    "waiting for job_9: running, 1 of 2 steps completed",
+                    "waiting for job_9: completed, 2 of 2 steps completed"]
+
+
+def test_a_timeout_comes_from_the_flag_then_the_environment_and_is_checked():
+    assert cli.timeout_from("2.5", {"COMMANDER_TIMEOUT": "9"}) == 2.5
+    assert cli.timeout_from(None, {"COMMANDER_TIMEOUT": "9"}) == 9.0
+    assert cli.timeout_from(None, {}) is None  # then resume/timeout inside a job step, else 30 s
+    with pytest.raises(cli.CliError, match="COMMANDER_TIMEOUT 'x': expected a number of seconds"):
+        cli.timeout_from(None, {"COMMANDER_TIMEOUT": "x"})

@@ -7,7 +7,9 @@ import io
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from ec_resume.client_errors import ServerUnreachable
 from ec_resume.procedures.create_restart_link import BadInput, run
+from ec_resume.procedures.step_io import failure_line
 from ec_resume.restart_link import (
     CREDENTIAL_REASON,
     DEFAULT_TEMPLATE,
@@ -15,6 +17,7 @@ from ec_resume.restart_link import (
     LinkTemplateError,
     build_restart_links,
 )
+from fake_commander import FakeCommander
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -107,31 +110,18 @@ def test_decoding_a_link_gives_back_exactly_the_parameters(params, job_id):
 # --------------------------------------------------------------------- CreateRestartLink step code
 
 
-class FakeClient:
-    """Stands in for CommanderClient inside a job step: properties by path, one job, its formals."""
-
-    def __init__(self, job: dict, formals: list[dict], properties: dict[str, str]) -> None:
-        self.job, self.formals, self.properties = job, formals, dict(properties)
-        self.written: dict[str, str] = {}
-
-    def get_property(self, path: str, expand: bool = True, **locator):
-        return self.properties.get(path)
-
-    def set_property(self, path: str, value: str, **locator) -> None:
-        self.written[path] = value
-
-    def get_job_details(self, job_id: str) -> dict:
-        assert job_id == self.job["jobId"]
-        return self.job
-
-    def get_formal_parameters(self, project: str, procedure: str) -> list[dict]:
-        assert (project, procedure) == (self.job["projectName"], self.job["procedureName"])
-        return self.formals
+def a_job(*params: tuple[str, str], job_id: str = "J7", procedure: str = "Release") -> dict:
+    actual = [{"actualParameterName": n, "value": v} for n, v in params]
+    return {"jobId": job_id, "jobName": f"job_{job_id}", "projectName": "Shop", "procedureName": procedure,
+            "status": "running", "actualParameter": actual}
 
 
-def a_job(*params: tuple[str, str]) -> dict:
-    return {"jobId": "J7", "projectName": "Shop", "procedureName": "Release",
-            "actualParameter": [{"actualParameterName": n, "value": v} for n, v in params]}
+def FakeClient(job: dict, formals: list[dict], properties: dict[str, str]) -> FakeCommander:
+    """A step's view of the server: its job, the procedure's formals, and properties by path."""
+    fake = FakeCommander({job["jobId"]: job}, {(job["projectName"], job["procedureName"]): formals},
+                         properties)
+    fake.written = fake.properties  # what the step wrote, beside what was there
+    return fake
 
 
 def test_step_sets_both_links_and_summarises_what_they_carry():
@@ -187,3 +177,80 @@ def test_step_refuses_a_link_name_that_would_be_a_property_path():
         run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO())
     with pytest.raises(BadInput, match="COMMANDER_JOBID"):
         run(client, {}, io.StringIO())
+
+
+def test_step_writes_where_its_job_failed_first():
+    job = {**a_job(("jobToRestart", "")), "jobStep": [
+        {"stepName": "build", "outcome": "success", "finish": "2024-01-01T00:00:01.000Z"},
+        {"stepName": "deploy", "outcome": "error", "finish": "2024-01-01T00:00:02.000Z"}]}
+    client = FakeClient(job, [formal("jobToRestart")], {})
+    run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO())
+    assert client.written["/jobs/J7/ec_resume/failedStep"] == "deploy"
+    assert client.written["/jobs/J7/ec_resume/failedAt"] == "2024-01-01T00:00:02.000Z"
+
+
+def test_step_records_lineage_when_its_job_resumes_a_job_of_the_same_procedure_only():
+    client = FakeClient(a_job(("jobToRestart", "J5")), [formal("jobToRestart")], {})
+    client.jobs["J5"] = {**a_job(job_id="J5"), "status": "completed"}
+    client.jobs["J6"] = {**a_job(job_id="J6", procedure="Other"), "status": "completed"}
+    run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO())
+    assert client.written["/jobs/J7/ec_resume/resumes"] == "J5"
+    assert client.written["/jobs/J5/ec_resume/resumedBy/J7"] == "link"
+    assert "This job resumes job_J5." in client.written["/myJobStep/summary"]
+
+    other = FakeClient(a_job(("jobToRestart", "J6"), job_id="J8"), [formal("jobToRestart")], {})
+    other.jobs["J6"] = client.jobs["J6"]
+    run(other, {"COMMANDER_JOBID": "J8"}, io.StringIO())
+    assert "/jobs/J8/ec_resume/resumes" not in other.written
+    assert ("jobToRestart 'J6' names a job that is not a job of this procedure, so this job skipped nothing"
+            in other.written["/myJobStep/summary"])
+
+
+def test_a_link_longer_than_8_kb_becomes_a_short_link_that_runs_restart_job():
+    big = [(f"p{n}", "x" * 1000) for n in range(10)]
+    formals = [formal(n) for n, _ in big] + [formal("jobToRestart")]
+    plugin = {"/myProject/projectName": "EC-Resume-1.0.0"}
+    client = FakeClient(a_job(*big, ("jobToRestart", "")), formals, plugin)
+    assert run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO()) == 0
+    link = client.written["/myJob/report-urls/Restart this job"]
+    assert len(link) < 300
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert (query["projectName"], query["procedureName"]) == ("EC-Resume-1.0.0", "RestartJob")
+    assert decoded(link) == [("jobId", "J7")]
+    assert "/myJob/report-urls/Run all steps again" not in client.written
+    summary = client.written["/myJobStep/summary"]
+    assert "longer than 8 KB" in summary and "runs RestartJob for this job instead" in summary
+
+
+def test_the_link_run_now_setting_makes_the_links_open_the_filled_in_form():
+    setting = "/plugins/EC-Resume/project/resume/linkRunNow"
+    client = FakeClient(a_job(("env", "prod")), [formal("env"), formal("jobToRestart")], {setting: "0"})
+    run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO())
+    for name in ("Restart this job", "Run all steps again"):
+        link = client.written[f"/myJob/report-urls/{name}"]
+        assert "runNow" not in link and decoded(link)[0] == ("env", "prod")
+    assert "open the filled-in run form" in client.written["/myJobStep/summary"]
+    client = FakeClient(a_job(("env", "prod")), [formal("env"), formal("jobToRestart")], {setting: "1"})
+    run(client, {"COMMANDER_JOBID": "J7"}, io.StringIO())
+    assert "runNow=1" in client.written["/myJob/report-urls/Restart this job"]
+
+
+def test_a_summary_that_cannot_be_written_is_a_warning_not_a_failed_step(monkeypatch):
+    client = FakeClient(a_job(("jobToRestart", "")), [formal("jobToRestart")], {})
+    written = client.set_property
+
+    def no_summary(path: str, value: str, expandable=None, **locator) -> None:
+        if path == "/myJobStep/summary":
+            raise ServerUnreachable("setProperty: cannot reach http://fake:8000: no answer within 30 s")
+        written(path, value)
+
+    monkeypatch.setattr(client, "set_property", no_summary)
+    out = io.StringIO()
+    assert run(client, {"COMMANDER_JOBID": "J7"}, out) == 0
+    assert "/myJob/report-urls/Restart this job" in client.written
+    assert "warning: the step summary could not be written" in out.getvalue()
+
+
+def test_a_connection_failure_is_never_called_a_refusal():
+    assert failure_line("CreateRestartLink", ServerUnreachable("x: cannot reach http://h:1: no answer")) == (
+        "CreateRestartLink: [ConnectionFailed] x: cannot reach http://h:1: no answer")

@@ -2,7 +2,8 @@
 #
 # A plugin step's command is this property followed by one call, e.g.
 #     run_plugin_module("ec_resume.procedures.create_restart_link")
-# It loads the plugin's agent code once per plugin build and caches it on the agent:
+# It loads the plugin's agent code once per plugin build and caches it on the agent (every server read
+# bounded: 30 s in all, retries included, or COMMANDER_TIMEOUT):
 #   1. read resume/agentCodeDigest of the plugin project over REST (the sha256 of the code zip);
 #   2. use <COMMANDER_PLUGINS or the temp dir>/@PLUGIN_NAME@/agent/ec_resume-<digest>.zip if its bytes
 #      still match that digest; otherwise fetch resume/agentCode (base64), check the digest, and write
@@ -41,10 +42,23 @@ def _ecr_server():
     return ("https" if secure else "http") + "://" + host + ":" + port, secure
 
 
+def _ecr_timeout():
+    """Seconds for one property read in all, retries included: COMMANDER_TIMEOUT, else 30."""
+    import os
+
+    try:
+        value = float(os.environ.get("COMMANDER_TIMEOUT", "").strip() or "30")
+    except ValueError:
+        value = 30.0
+    return value if 0 < value <= 3600 else 30.0
+
+
 def _ecr_get_property(base_url, secure, path):
     import json
     import os
+    import socket
     import ssl
+    import time
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -68,9 +82,15 @@ def _ecr_get_property(base_url, secure, path):
             context.verify_mode = ssl.CERT_NONE
     request = urllib.request.Request(url, headers=headers)
     last = ""
-    for attempt in range(4):  # GET is idempotent: retry what may pass (no answer, 5xx)
+    limit = _ecr_timeout()
+    deadline = time.monotonic() + limit
+    attempt = 0
+    while True:  # GET is idempotent: retry what may pass (no answer, 5xx but 501), within the deadline
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
         try:
-            with urllib.request.urlopen(request, timeout=60, context=context) as response:
+            with urllib.request.urlopen(request, timeout=left, context=context) as response:
                 body = json.loads(response.read().decode("utf-8"))
             value = body["property"]["value"]
             return "" if value is None else str(value)
@@ -80,16 +100,19 @@ def _ecr_get_property(base_url, secure, path):
                 last = "[{}] {}".format(error.get("code"), " ".join(str(error.get("message")).split()))
             except Exception:
                 last = "HTTP " + str(exc.code)
-            if exc.code < 500:
+            if exc.code < 500 or exc.code == 501:
                 break
         except (ValueError, KeyError, TypeError):
             _ecr_fail("reading " + path + ": the server's answer is not a property")
         except (urllib.error.URLError, OSError) as exc:
-            last = "cannot reach " + base_url + ": " + str(getattr(exc, "reason", exc))
-        if attempt < 3:
-            import time
-
-            time.sleep(0.2 * (2 ** attempt))
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, socket.timeout) or isinstance(exc, socket.timeout):
+                reason = f"no answer within {limit:g} s"
+            last = "cannot reach " + base_url + ": " + str(reason)
+        attempt += 1
+        if attempt >= 4:
+            break
+        time.sleep(max(0.0, min(0.2 * (2 ** attempt), deadline - time.monotonic())))
     if session:
         last = last.replace(session, "***")
     _ecr_fail("reading " + path + " failed: " + last)

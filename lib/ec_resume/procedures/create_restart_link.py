@@ -1,35 +1,67 @@
 """Step code of the plugin procedure CreateRestartLink.
 
-Runs as the last (alwaysRun) step of a user's procedure: puts "Restart this job" and "Run all steps
-again" links on the job page (``/myJob/report-urls/<name>``) and says in the step summary which
-parameters the links carry and which were left out, and why.
+Runs as the last (alwaysRun) step of a user's procedure, and in order:
+1. writes where this job failed first (``ec_resume/failedAt``, ``failedStep``), so that a restart runs
+   again what ran after the failure;
+2. when this job resumes a job of the same procedure (its ``jobToRestart``), records the lineage on both;
+3. puts "Restart this job" and "Run all steps again" links on the job page (``/myJob/report-urls``). A
+   restart link longer than 8 KB would be refused (HTTP 414), so a short link that runs RestartJob for
+   this job takes its place; a run-all link that long is left out. With resume/linkRunNow = 0 the links
+   open the filled-in run form instead of starting the job (a GET that starts a job can be fired by a
+   link prefetcher);
+4. says in the step summary what the links carry and leave out, why this job ran every step when its
+   jobToRestart could not be used, and what a restart of it would do. The work is done by then: a
+   summary that cannot be written is a warning in the log, not a failed step.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any, List, Mapping, Optional, TextIO
+from dataclasses import dataclass, field
+from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
-from ..client import CommanderApiError, CommanderClient
+from ..client import NotFound
 from ..job_steps import actual_parameters
+from ..lineage import LINK, record_lineage, write_failure_point
+from ..planning import plan_restart
+from ..plugin_settings import link_runs_now
 from ..restart_link import (
     DEFAULT_TEMPLATE,
     LEFT_OUT_REASONS,
+    MAX_LINK_LENGTH,
     LinkTemplateError,
     RestartLinks,
     build_restart_links,
+    restart_job_link,
+    without_run_now,
 )
 from ..restart_parameters import CREDENTIAL
-from ..resume_rule import JOB_TO_RESTART
+from ..resume_rule import JOB_TO_RESTART, JobFacts, Reason, failure_point, usable_job
+from .step_io import step_main, write_summary
 
 DEFAULT_LINK_NAME = "Restart this job"
 DEFAULT_RUN_ALL_LINK_NAME = "Run all steps again"
 PROG = "CreateRestartLink"
+# Why a jobToRestart could not be used, so every step of this job ran.
+UNUSABLE = {Reason.BAD_JOB_REFERENCE: "is not a plain job id or name",
+            Reason.JOB_NOT_FOUND: "names no job that exists",
+            Reason.SAME_JOB: "names this job itself",
+            Reason.OTHER_PROCEDURE: "names a job that is not a job of this procedure",
+            Reason.JOB_NOT_COMPLETED: "names a job that had not completed"}
 
 
 class BadInput(Exception):
     """Input the step cannot work with; str() is the one line the user sees."""
+
+
+@dataclass
+class StoredLinks:
+    """What went onto the job page, for the summary."""
+
+    links: RestartLinks
+    restart_url: str = ""
+    run_all_url: str = ""
+    notes: List[str] = field(default_factory=list)
 
 
 def _link_name(client: Any, parameter: str, default: str) -> str:
@@ -42,7 +74,7 @@ def _link_name(client: Any, parameter: str, default: str) -> str:
 
 
 def describe(links: RestartLinks, link_name: str, project: str, procedure: str) -> str:
-    """The step summary: what the links carry and what they leave out."""
+    """What the links carry and what they leave out."""
     lines: List[str] = []
     if links.missing_job_to_restart:
         lines.append(f"No restart link: procedure '{procedure}' of project '{project}' has no formal "
@@ -56,6 +88,72 @@ def describe(links: RestartLinks, link_name: str, project: str, procedure: str) 
         again = "; enter it again when you start the new job" if item.why == CREDENTIAL else ""
         lines.append(f"Left out '{item.name}': {LEFT_OUT_REASONS[item.why]}{again}.")
     return "\n".join(lines)
+
+
+def _job_facts(client: Any, ref: str) -> Optional[JobFacts]:
+    """The few facts the rule's first steps need of a job named by reference; None when it is missing."""
+    def read(name: str) -> str:
+        return (client.get_property(f"/jobs/{ref}/{name}", expand=False) or "").strip()
+
+    try:
+        job_id = read("jobId")
+    except NotFound:
+        return None
+    return JobFacts(job_id=job_id, project=read("projectName"), procedure=read("procedureName"),
+                    status=read("status"), label=read("jobName") or job_id) if job_id else None
+
+
+def resumed_job(client: Any, job: Mapping[str, Any]) -> Tuple[Optional[JobFacts], str]:
+    """(the job this one resumes, or None; a sentence when its jobToRestart could not be used, or "")."""
+    ref = dict(actual_parameters(job)).get(JOB_TO_RESTART, "").strip()
+    current = JobFacts(job_id=str(job.get("jobId") or ""), project=str(job.get("projectName") or ""),
+                       procedure=str(job.get("procedureName") or ""))
+    found, reason = usable_job(ref, current, lambda r: _job_facts(client, r))
+    if found is not None:
+        return found, f"This job resumes {found.label}."
+    if reason in UNUSABLE:
+        return None, (f"{JOB_TO_RESTART} '{ref}' {UNUSABLE[reason]}, so this job skipped nothing: every "
+                      "resumable step ran.")
+    return None, ""
+
+
+def store_links(client: Any, job_id: str, links: RestartLinks, template: str, link_name: str,
+                run_all_name: str) -> StoredLinks:
+    stored = StoredLinks(links, links.restart_url, links.run_all_url if run_all_name else "")
+    if stored.restart_url and len(stored.restart_url) > MAX_LINK_LENGTH:
+        plugin_project = (client.get_property("/myProject/projectName") or "").strip() or "EC-Resume"
+        stored.restart_url = restart_job_link(template, plugin_project, job_id)
+        stored.notes.append(f"The parameters make the restart link longer than {MAX_LINK_LENGTH // 1024} KB, "
+                            f"which browsers and servers refuse: '{link_name}' runs RestartJob for this job "
+                            "instead, which takes them from the job itself.")
+    if stored.run_all_url and len(stored.run_all_url) > MAX_LINK_LENGTH:
+        stored.run_all_url = ""
+        stored.notes.append(f"No '{run_all_name}' link: it would be longer than {MAX_LINK_LENGTH // 1024} "
+                            "KB; to run every step, run the procedure yourself or 'ec-resume restart --all'.")
+    if not link_runs_now(client):
+        stored.restart_url = without_run_now(stored.restart_url)
+        stored.run_all_url = without_run_now(stored.run_all_url)
+        stored.notes.append("The links open the filled-in run form (resume/linkRunNow is 0): press Run there "
+                            "to start the job.")
+    if stored.restart_url:
+        client.set_property(f"/myJob/report-urls/{link_name}", stored.restart_url)
+    if stored.run_all_url:
+        client.set_property(f"/myJob/report-urls/{run_all_name}", stored.run_all_url)
+    return stored
+
+
+def _plan_line(client: Any, job: Mapping[str, Any], links: RestartLinks, out: TextIO) -> str:
+    """What a restart through the link would do; "" when it cannot be told (a warning in the log)."""
+    if links.missing_job_to_restart:
+        return ""
+    params = {name: value for name, value in actual_parameters(job)}
+    params[JOB_TO_RESTART] = str(job.get("jobId") or "")
+    try:
+        plan = plan_restart(client, job, params)
+    except Exception as exc:  # the links are stored: a plan that cannot be made must not fail the step
+        print(f"{PROG}: warning: no plan for the summary: {' '.join(str(exc).split())}", file=out)
+        return ""
+    return f"A restart of this job would skip {plan.skip_count} step(s) and run {plan.run_count}."
 
 
 def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
@@ -74,36 +172,32 @@ def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
     procedure = str(job.get("procedureName") or "")
     if not project or not procedure:
         raise BadInput(f"job {job_id} names no project or procedure: expected a procedure job")
+    write_failure_point(client, job_id, failure_point(job))
+    resumes, why = resumed_job(client, job)
+    if resumes is not None:
+        record_lineage(client, job_id, resumes.job_id, LINK)
+
     formals = client.get_formal_parameters(project, procedure)
     # The template holds no $[...] references, and must reach us exactly as written.
     template: Optional[str] = client.get_property("/myProject/resume/linkTemplate", expand=False)
     template = (template or "").strip() or DEFAULT_TEMPLATE
     try:
         links = build_restart_links(template, project, procedure, actual_parameters(job), formals, job_id)
+        stored = store_links(client, job_id, links, template, link_name, run_all_name)
     except LinkTemplateError as exc:
         raise BadInput(str(exc)) from None
 
-    if not links.missing_job_to_restart:
-        client.set_property(f"/myJob/report-urls/{link_name}", links.restart_url)
-    if run_all_name:
-        client.set_property(f"/myJob/report-urls/{run_all_name}", links.run_all_url)
-    summary = describe(links, link_name, project, procedure)
-    client.set_property("/myJobStep/summary", summary)
-    if links.missing_job_to_restart:
-        client.set_property("/myJobStep/outcome", "warning")
+    lines = [describe(links, link_name, project, procedure), *stored.notes]
+    lines += [line for line in (why, _plan_line(client, job, links, out)) if line]
+    summary = "\n".join(lines)
     # Names only: values may be sensitive and are visible on the job page to those allowed to see them.
     print(summary, file=out)
+    write_summary(client, PROG, summary, out, "warning" if links.missing_job_to_restart else "")
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    try:
-        return run(CommanderClient.from_environment(), os.environ, sys.stdout)
-    except BadInput as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-    except CommanderApiError as exc:
-        print(f"{PROG}: the server refused a request: {exc}", file=sys.stderr)
-    return 1
+    return step_main(PROG, run, (BadInput,))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
-"""What `ec-resume plan` prints, as pure functions of records; the durations and the table layout that
-`ec-resume status` (status_view) shares.
+"""What `ec-resume status` and `ec-resume plan` print, as pure functions of records.
 
 The plan (built by planning.plan_restart) asks `resume_rule.decide` about each step of the new job that
 carries EC-Resume's run condition; this module adds what a person reading the plan needs: which steps
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
+from .job_steps import step_rows
 from .resume_rule import Decision, Reason, is_plugin_project
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
@@ -66,7 +66,7 @@ def duration(record: Mapping[str, Any]) -> str:
     return format_seconds((finish - start).total_seconds())
 
 
-def table(rows: Sequence[Sequence[str]]) -> List[str]:
+def _table(rows: Sequence[Sequence[str]]) -> List[str]:
     """Left-aligned columns two spaces apart; the last column is not padded."""
     if not rows:
         return []
@@ -76,6 +76,31 @@ def table(rows: Sequence[Sequence[str]]) -> List[str]:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
         lines.append("  ".join(cells).rstrip())
     return lines
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+
+def _state(record: Mapping[str, Any]) -> str:
+    """The outcome once completed, else the status (running, pending, ...)."""
+    status = str(record.get("status") or "")
+    outcome = str(record.get("outcome") or "")
+    if status == "completed" or (outcome and not status):
+        return outcome or "completed"
+    return status or "?"
+
+
+def render_status(job: Mapping[str, Any]) -> str:
+    """The status table of a job: every step indented by nesting, its outcome and duration."""
+    header = (f"{job_label(job)} ({job.get('jobId', '')})  {job.get('projectName', '')}/"
+              f"{job.get('procedureName', '')}  {_state(job)}")
+    took = duration(job)
+    rows = [["STEP", "OUTCOME", "DURATION"]]
+    for row in step_rows(job):
+        rows.append([INDENT * row.depth + row.record.step_name, _state(row.raw), duration(row.raw)])
+    lines = [header + (f"  {took}" if took else "")] + _table(rows)
+    lines.append(f"outcome: {_state(job)}")
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------------ plan
@@ -235,4 +260,4 @@ def render_plan(plan: RestartPlan) -> str:
               f"jobs read: {', '.join(plan.chain)} (at most {plan.max_depth})")
     rows = [["ACTION", "STEP", "REASON"]]
     rows += [[line.action, INDENT * line.depth + line.name, line.reason] for line in plan.lines]
-    return "\n".join([header] + table(rows) + [plan.summary()]) + "\n"
+    return "\n".join([header] + _table(rows) + [plan.summary()]) + "\n"

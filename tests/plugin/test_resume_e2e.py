@@ -7,20 +7,29 @@ and a subprocedure nested two levels deep; it takes a `jobToRestart` parameter, 
 always-run CreateRestartLink call. Every work step appends a line to its own marker file, so the test
 counts how often each step really ran.
 
-It runs under step 5's error handling set to continue (failProcedure) and to abort (abortJob), and
-under both of the emulator's settings for steps an abort never reached (`skipped`, `notRun`).
+It runs under step 5's error handling set to continue (failProcedure) and to abort (abortJob), under
+both of the emulator's settings for steps an abort never reached (`skipped`, `notRun`), and under each
+of its settings for what a top-level step's parent is (`none`, the `job`, or a named `rootStep`, as a
+real server may give): the run condition must find each step's path whichever it is (issue 14).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Dict, List
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 from conftest import RUN_CONDITION, as_list, find_step, unique
+from restart_support import (
+    Cli,
+    assert_plan_came_true,
+    cli_env,
+    delta,
+    follow_restart_link,
+    parameters,
+    report_urls,
+)
 
 GREETING = "a&b=c #1 día ñ 東京 ✓"
 NOTES = "two  spaces & an = sign # not a comment\tend"
@@ -89,6 +98,12 @@ project '{project}', {{
 """
 
 
+# (step path, marker) in job order, for comparing `ec-resume plan` with the job that follows it.
+PLAN_MARKERS = [("step 1", "step1"), ("step 2/jobSteps/runCommand", "step2"), ("step 3", "step3"),
+                ("step 4/jobSteps/upload/jobSteps/unpack/jobSteps/runCommand", "step4-unpack"),
+                ("step 4/jobSteps/verify", "step4-verify"), ("step 5", "step5"), ("step 6", "step6"),
+                ("step 7/jobSteps/runCommand", "step7"), ("step 8", "step8"),
+                ("step 9/jobSteps/runCommand", "step9"), ("step 10", "step10")]
 FIXED_STEP_5 = "echo run >> '{m}/step5' && touch '{m}/step5.done'"
 
 
@@ -102,21 +117,8 @@ def outcomes(job: Dict) -> Dict[str, str]:
     return {name: find_step(job, name)["outcome"] for name in WORK_STEPS}
 
 
-def params(job: Dict) -> Dict[str, str]:
-    return {p["actualParameterName"]: p["value"] for p in as_list(job.get("actualParameter"))}
-
-
 def link(api, job_id: str, name: str) -> str:
-    return api.call("getProperty", propertyName=f"/jobs/{job_id}/report-urls/{name}")["property"]["value"]
-
-
-def follow(api, emulator, url: str) -> Dict:
-    """Click a stored report link exactly as stored, as the job's user, and wait for the job it starts."""
-    answer = requests.get(emulator.url + url, cookies={"sessionId": api.session_id}, allow_redirects=False,
-                          timeout=30)
-    assert answer.status_code == 302, answer.text
-    job_id = re.search(r"/jobs/([0-9a-f-]{36})$", answer.headers["Location"]).group(1)
-    return api.wait_for_job(job_id, timeout=120)
+    return report_urls(api, job_id)[name]
 
 
 @pytest.fixture
@@ -128,11 +130,21 @@ def unreached(request, api):
     api.control("PUT", "settings", json={"unreachedOutcome": before})
 
 
+@pytest.fixture
+def top_level_parent(request, api):
+    """Run the test under one of the emulator's settings for the parent of a top-level job step."""
+    before = api.control("GET", "settings").get("topLevelParent", "none")
+    api.control("PUT", "settings", json={"topLevelParent": request.param})
+    yield request.param
+    api.control("PUT", "settings", json={"topLevelParent": before})
+
+
 @pytest.mark.emulator_only
+@pytest.mark.parametrize("top_level_parent", ["none", "job", "rootStep"], indirect=True)
 @pytest.mark.parametrize("unreached", ["skipped", "notRun"], indirect=True)
 @pytest.mark.parametrize("error_handling", ["failProcedure", "abortJob"])
 def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume, tmp_path, unreached,
-                                                       error_handling):
+                                                       error_handling, top_level_parent):
     markers = tmp_path / "markers"
     markers.mkdir()
     project = unique("Shop")
@@ -163,21 +175,24 @@ def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume,
     assert "deployCredential" in summary
 
     # --- restarted before the fix: steps 1-4 skipped, step 5 fails again
-    second = follow(api, emulator, restart)
-    assert params(second)["jobToRestart"] == first["jobId"]
+    second = follow_restart_link(api, emulator, restart)
+    assert parameters(second)["jobToRestart"] == first["jobId"]
     assert [outcomes(second)[s] for s in WORK_STEPS[:4]] == ["skipped"] * 4
     assert outcomes(second)["step 5"] == "error"
 
     # --- fix step 5's definition, then restart the restarted job: the chain leads back to the first job
     api.call("modifyStep", projectName=project, procedureName="Release", stepName="step 5",
              command=FIXED_STEP_5.format(m=markers.as_posix()))
-    third = follow(api, emulator, link(api, second["jobId"], "Restart this job"))
+    plan = Cli(cli_env(emulator)).plan(second["jobId"])
+    before = runs(markers)
+    third = follow_restart_link(api, emulator, link(api, second["jobId"], "Restart this job"))
+    assert_plan_came_true(plan, second["jobId"], third, delta(before, runs(markers)), PLAN_MARKERS)
     assert third["outcome"] == "success"
     assert [outcomes(third)[s] for s in WORK_STEPS[:4]] == ["skipped"] * 4
     assert [outcomes(third)[s] for s in WORK_STEPS[4:]] == ["success"] * 6
-    assert params(third)["jobToRestart"] == second["jobId"]
+    assert parameters(third)["jobToRestart"] == second["jobId"]
     # The credential did not travel: the restarted job has none (an optional parameter reads as empty).
-    assert {k: v for k, v in params(third).items() if k != "jobToRestart"} == {
+    assert {k: v for k, v in parameters(third).items() if k != "jobToRestart"} == {
         "greeting": GREETING, "notes": NOTES, "deployCredential": ""}
     # The parameters arrived byte-identical where the step used them.
     assert (markers / "greeting").read_bytes() == GREETING.encode("utf-8")
@@ -189,15 +204,15 @@ def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume,
     assert runs(markers) == expected
 
     # --- restarting the successful job skips every work step; nothing runs twice
-    fourth = follow(api, emulator, link(api, third["jobId"], "Restart this job"))
+    fourth = follow_restart_link(api, emulator, link(api, third["jobId"], "Restart this job"))
     assert fourth["outcome"] in ("success", "skipped")
     assert list(outcomes(fourth).values()) == ["skipped"] * 10
     assert runs(markers) == expected
 
     # --- "Run all steps again" runs all ten, with an empty jobToRestart
     run_all = link(api, third["jobId"], "Run all steps again")
-    fifth = follow(api, emulator, run_all)
-    assert params(fifth)["jobToRestart"] == ""
+    fifth = follow_restart_link(api, emulator, run_all)
+    assert parameters(fifth)["jobToRestart"] == ""
     assert list(outcomes(fifth).values()) == ["success"] * 10
     assert runs(markers) == {name: count + 1 for name, count in expected.items()}
 

@@ -69,12 +69,16 @@ def record_lineage(client: CommanderClient, new_job_id: str, old_job_id: str, ho
                         JOB_PAGE + old_job_id)
 
     entry = ec_resume_path(old_job_id, f"resumedBy/{new_job_id}")
-    before = client.get_property(entry)
-    if before is not None and how == LINK:
-        return
-    client.set_property(entry, how)
-    if before is not None:
-        return
+    if how == LINK:
+        # Create, never set: a read-then-write would race the launcher's own write and could replace
+        # "RestartJob" or "ec-resume" with "link".
+        if not client.create_property(entry, how):
+            return
+    else:
+        before = client.get_property(entry)
+        client.set_property(entry, how)
+        if before is not None:
+            return
     links = client.get_properties(f"/jobs/{old_job_id}/report-urls")
     for name in links:
         if name.startswith(RESUMED_BY_LINK):

@@ -57,6 +57,39 @@ def test_the_link_step_never_overwrites_how_a_job_was_launched_whichever_comes_f
     assert dict(read_lineage(fake, "2").resumed_by) == {"3": CLI}
 
 
+def test_the_link_step_racing_the_launcher_never_writes_over_its_word():
+    """The launcher's write lands between the link step's read and its write: "link" must not win."""
+
+    entry = "/jobs/1/ec_resume/resumedBy/2"
+
+    class Racing(FakeCommander):
+        """ec-resume's write lands right after the link step's first look at the entry, or before its
+        first write."""
+
+        def launcher_writes(self) -> None:
+            self.properties.setdefault(entry, CLI)
+
+        def get_property(self, path: str, *args: Any, **kwargs: Any) -> Any:
+            value = super().get_property(path, *args, **kwargs)
+            if path == entry:
+                self.launcher_writes()
+            return value
+
+        def set_property(self, path: str, *args: Any, **kwargs: Any) -> None:
+            if path == entry:
+                self.launcher_writes()
+            super().set_property(path, *args, **kwargs)
+
+        def create_property(self, path: str, *args: Any, **kwargs: Any) -> bool:
+            if path == entry:
+                self.launcher_writes()
+            return super().create_property(path, *args, **kwargs)
+
+    fake = Racing({n: job(n) for n in ("1", "2")})
+    record_lineage(fake, "2", "1", LINK)
+    assert dict(read_lineage(fake, "1").resumed_by) == {"2": CLI}
+
+
 def step(name: str, outcome: str, finish: str) -> Dict[str, Any]:
     return {"stepName": name, "outcome": outcome, "status": "completed", "start": finish, "finish": finish}
 

@@ -263,6 +263,16 @@ def decide(names: Sequence[str], job_step_id: str, current: JobFacts, jobs: JobL
     return done_in_chain(path, job, current, jobs, settings)
 
 
+def _caller_never_started(path: str, job: JobFacts) -> bool:
+    """Whether a call step around `path` is in `job` but never started (so its steps were never made)."""
+    names = path.split(JOB_STEPS_JOINER)
+    for k in range(len(names) - 1, 0, -1):
+        caller = job.steps.get(JOB_STEPS_JOINER.join(names[:k]))
+        if caller is not None:
+            return not caller.start
+    return False
+
+
 def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
                   settings: RuleSettings) -> Decision:
     """Step 7: the step's outcome in `job`, then back through the jobs it restarted."""
@@ -273,6 +283,8 @@ def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
         facts = job.steps.get(path) or StepFacts()
         outcome = facts.outcome.strip().lower()
         if not outcome:
+            if _caller_never_started(path, job):
+                return run(Reason.NEVER_REACHED, job.job_id)
             return run(Reason.STEP_NOT_IN_JOB, job.job_id)
         if settings.rule != RULE_PER_STEP and job.failed_at and facts.start >= job.failed_at:
             return run(Reason.RAN_AFTER_FAILURE, job.job_id, outcome, job.failed_step)

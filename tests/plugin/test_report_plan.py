@@ -222,3 +222,22 @@ def test_the_start_step_must_be_a_step_path_of_the_job() -> None:
     assert validate_from_step(failed_job(), "deploy/runCommand") == (
         "start step 'deploy/runCommand': not a step of job 1; expected a step path such as "
         "deploy/jobSteps/upload (top-level steps: build, test, deploy, smoke, docs, announce)")
+
+
+def test_the_steps_of_a_call_that_was_never_reached_are_never_reached_not_new() -> None:
+    """deploy failed, so smoke's subprocedure never started: its steps were never made in job 1."""
+    procedures = dict(PIPELINE, **{"Shop/Release": [
+        defined("test"), defined("smoke", "", "ResumableStep", "/plugins/EC-Resume/project"),
+        defined("docs", "", "Docs")]})
+    procedures["Shop/Docs"] = [defined("render"), defined("lint")]
+    first = job("4", [ran("test", "error", 1), ran("smoke", "skipped"),
+                      ran("docs", second=2, children=[ran("render", second=3)])])
+    server = FakeServer(procedures, {"4": first}, {"/jobs/4/ec_resume/failedAt": ""})
+    assert plan_of(server, first) == [
+        ("test", "run", "failed"),
+        ("smoke", "run", "runs 1 of its 1 steps"),
+        ("smoke/jobSteps/runCommand", "run", "never reached"),
+        ("docs", "run", "runs 1 of its 2 steps"),
+        ("docs/jobSteps/render", "skip", "succeeded in job_4"),
+        ("docs/jobSteps/lint", "run", "new in the procedure"),  # its caller ran: lint is new
+    ]

@@ -23,11 +23,13 @@ from .resume_rule import (
     COMPLETED,
     JOB_TO_RESTART,
     MAX_NESTING,
+    RESTART_LINK_PROCEDURE,
     JobFacts,
     RuleSettings,
     StepFacts,
     decide,
     failure_point,
+    is_plugin_project,
     job_facts,
     settings_for,
 )
@@ -86,8 +88,12 @@ class _DefinitionReader:
             self.cache[key] = [s for s in as_list(answer.get("step")) if isinstance(s, Mapping)]
         return self.cache[key]
 
-    def tree(self, project: str, procedure: str, prefix: Tuple[str, ...] = ()) -> Tuple[PlannedStep, ...]:
-        """The job steps a run of the procedure will have, in job order."""
+    def tree(self, project: str, procedure: str, prefix: Tuple[str, ...] = (),
+             bookkeeping: bool = False) -> Tuple[PlannedStep, ...]:
+        """The job steps a run of the procedure will have, in job order.
+
+        `bookkeeping`: the steps are EC-Resume's own restart-link call, which the counts leave out.
+        """
         steps = self.steps_of(project, procedure)
         if steps is None or len(prefix) >= MAX_NESTING:
             return ()
@@ -97,20 +103,24 @@ class _DefinitionReader:
             names = prefix + (name,)
             subprocedure = str(step.get("subprocedure") or "").strip()
             children: Tuple[PlannedStep, ...] = ()
+            own_bookkeeping = bookkeeping
             if subprocedure:
-                children = self._call(step, subprocedure, project, names)
+                target = called_project(self.client, str(step.get("subproject") or ""), project)
+                own_bookkeeping = bookkeeping or (subprocedure == RESTART_LINK_PROCEDURE
+                                                  and is_plugin_project(target or ""))
+                children = self._call(subprocedure, target, names, own_bookkeeping)
             planned.append(PlannedStep(path=JOB_STEPS_JOINER.join(names), name=name, names=names,
                                        depth=len(prefix), condition=str(step.get("condition") or ""),
-                                       project=project, children=children, is_call=bool(subprocedure)))
+                                       project=project, children=children, is_call=bool(subprocedure),
+                                       bookkeeping=own_bookkeeping))
         return tuple(planned)
 
-    def _call(self, step: Mapping[str, Any], subprocedure: str, project: str,
-              names: Tuple[str, ...]) -> Tuple[PlannedStep, ...]:
-        target = called_project(self.client, str(step.get("subproject") or ""), project)
+    def _call(self, subprocedure: str, target: Optional[str], names: Tuple[str, ...],
+              bookkeeping: bool) -> Tuple[PlannedStep, ...]:
         if target is None or "$[" in subprocedure:
             return ()  # [U] decided only when the job runs: the call is planned, its steps are not
         try:
-            return self.tree(target, subprocedure, names)
+            return self.tree(target, subprocedure, names, bookkeeping)
         except NotFound:  # the job will fail this call: it has no steps to plan
             return ()
 

@@ -131,6 +131,7 @@ class PlannedStep:
     project: str  # the project of the procedure the step belongs to
     children: Tuple[PlannedStep, ...] = ()
     is_call: bool = False
+    bookkeeping: bool = False  # EC-Resume's own restart-link call or a step inside it
 
     @property
     def resumable(self) -> bool:
@@ -146,6 +147,12 @@ class PlanLine:
     reason: str  # in words
     kind: str  # a resume_rule.Reason name, or one of the kinds above
     is_leaf: bool  # a command step, or a call with no steps
+    counted: bool = True  # False for EC-Resume's own restart-link step: not the job's work
+
+    @property
+    def counts_as(self) -> str:
+        """SKIP or RUN when the line counts in the plan's totals, else ""."""
+        return self.action if self.is_leaf and self.counted else ""
 
 
 @dataclass
@@ -160,14 +167,19 @@ class RestartPlan:
 
     @property
     def skip_count(self) -> int:
-        return sum(1 for line in self.lines if line.is_leaf and line.action == SKIP)
+        """Steps of the job's work that the restart skips (EC-Resume's restart-link step is not one)."""
+        return sum(1 for line in self.lines if line.counts_as == SKIP)
 
     @property
     def run_count(self) -> int:
-        return sum(1 for line in self.lines if line.is_leaf and line.action == RUN)
+        return sum(1 for line in self.lines if line.counts_as == RUN)
+
+    def counts(self) -> str:
+        """"skip N steps and run M": the work steps (as the demo counts them)."""
+        return f"skip {self.skip_count} step{'' if self.skip_count == 1 else 's'} and run {self.run_count}"
 
     def summary(self) -> str:
-        return f"restart of {self.job_name} would skip {self.skip_count} steps and run {self.run_count}"
+        return f"restart of {self.job_name} would {self.counts()}"
 
     def to_json(self) -> Dict[str, Any]:
         """`plan --json`: the job being restarted and each step in job order."""
@@ -214,7 +226,8 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
     lines: List[PlanLine] = []
 
     def line(step: PlannedStep, action: str, reason: str, kind: str) -> PlanLine:
-        return PlanLine(step.path, step.name, step.depth, action, reason, kind, not step.children)
+        return PlanLine(step.path, step.name, step.depth, action, reason, kind, not step.children,
+                        not step.bookkeeping)
 
     def skip_inside(step: PlannedStep, call: str) -> None:
         for child in step.children:

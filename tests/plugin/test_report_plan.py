@@ -213,7 +213,7 @@ def test_json_text_counts_and_a_missing_called_procedure() -> None:
     text = render_plan(plan)
     assert text.splitlines()[0] == ("plan: restart of job_1 (1); done outcomes: success; rule: afterFailure; "
                                     "jobs read: job_1 (at most 10)")
-    assert text.splitlines()[-1] == plan.summary() == "restart of job_1 would skip 1 steps and run 1"
+    assert text.splitlines()[-1] == plan.summary() == "restart of job_1 would skip 1 step and run 1"
 
 
 def test_the_start_step_must_be_a_step_path_of_the_job() -> None:
@@ -241,3 +241,18 @@ def test_the_steps_of_a_call_that_was_never_reached_are_never_reached_not_new() 
         ("docs/jobSteps/render", "skip", "succeeded in job_4"),
         ("docs/jobSteps/lint", "run", "new in the procedure"),  # its caller ran: lint is new
     ]
+
+
+def test_the_counts_leave_out_ec_resumes_own_restart_link_step() -> None:
+    procedures = dict(PIPELINE, **{
+        "Shop/Release": [defined("build"), defined("test"),
+                         defined("links", "", "CreateRestartLink", "/plugins/EC-Resume/project")],
+        f"{PLUGIN_PROJECT}/CreateRestartLink": [defined("createRestartLink", "")]})
+    first = job("5", [ran("build", second=1), ran("test", "error", 2),
+                      ran("links", second=3, children=[ran("createRestartLink", second=3)],
+                          project=PLUGIN_PROJECT, procedure="CreateRestartLink")])
+    server = FakeServer(procedures, {"5": first}, {"/jobs/5/ec_resume/failedAt": ""})
+    plan = plan_restart(server, first, {"jobToRestart": "5"}, "")  # type: ignore[arg-type]
+    assert [line.action for line in plan.lines] == ["skip", "run", "run", "run"]
+    assert (plan.skip_count, plan.run_count) == (1, 1)
+    assert plan.summary().endswith("would skip 1 step and run 1")

@@ -153,7 +153,7 @@ def _plan_line(client: Any, job: Mapping[str, Any], links: RestartLinks, out: Te
     except Exception as exc:  # the links are stored: a plan that cannot be made must not fail the step
         print(f"{PROG}: warning: no plan for the summary: {' '.join(str(exc).split())}", file=out)
         return ""
-    return f"A restart of this job would skip {plan.skip_count} step(s) and run {plan.run_count}."
+    return f"A restart of this job would {plan.counts()}."
 
 
 def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:

@@ -8,7 +8,7 @@ answer; of it `ReplyLost` (the request went out, so the server may have acted on
 
 from __future__ import annotations
 
-# 501 Not Implemented means no such route: asking again cannot help (issue 14). The others may pass.
+# 501 Not Implemented means no such route: asking again cannot help. The others may pass.
 RETRYABLE_HTTP = frozenset({500, 502, 503, 504})
 RETRYABLE_CODES = frozenset({"ServerNotReady"})
 AUTH_CODES = frozenset({"InvalidSession", "InvalidCredentials"})

@@ -7,7 +7,7 @@ report-urls link "Resumed by <label>" to the latest of them.
 
 On a job that may be resumed: ``ec_resume/failedAt`` and ``ec_resume/failedStep``, the finish time and
 path of its first failed step (empty when none failed), which the run condition and the planner read so
-that what ran after the failure runs again (issue 15).
+that what ran after the failure runs again.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -193,3 +194,18 @@ def test_the_real_bootstrap_holds_no_property_reference_and_only_known_tokens():
     # The server expands the bootstrap when it expands the step command: "$[" would be taken as a reference.
     assert "$[" not in text
     assert "@PLUGIN_NAME@" in text
+
+
+INTERNAL_NOTES = re.compile(r"\bissues? #?\d+\b|\.\./shared\b|/work/|\bTODO\b|\bFIXME\b", re.IGNORECASE)
+
+
+def test_the_real_jar_carries_no_internal_notes(tmp_path: Path):
+    """What users install reads as a product: no issue numbers, workplace paths or to-do marks."""
+    repo = Path(__file__).resolve().parents[2]
+    jar = entries(build_jar(repo, tmp_path))
+    texts = {name: data for name, data in jar.items() if not name.endswith(".png")}
+    agent = zipfile.ZipFile(io.BytesIO(base64.b64decode(jar["dsl/properties/resume/agentCode"])))
+    texts.update({f"agentCode:{name}": agent.read(name) for name in agent.namelist()})
+    found = [f"{name}: {match.group(0)}" for name, data in texts.items()
+             for match in INTERNAL_NOTES.finditer(data.decode("utf-8", "replace"))]
+    assert len(texts) > 30 and found == []

@@ -300,3 +300,25 @@ def set_promoted(store: Store, name: str, promote: bool) -> Plugin:
     if promote:
         apply_dsl_ops(store, promotion_ops(store, name))
     return mark_promoted(store, name, promote)
+
+
+# ------------------------------------------------------------------------------------ output parameters
+
+
+def output_parameter_owner(store: Store, job_id: Optional[str], job_step_id: Optional[str]) -> Any:
+    """The job or call step whose output parameters a setOutputParameter / getOutputParameters means.
+
+    [U] A job step locator names the procedure invocation the step runs in: a call step is its own
+    container, a command step's is the call step around it, or the job for a top-level step (so a
+    ResumableStep's command sets the output parameters of the ResumableStep call, read as
+    `/myJob/jobSteps/<call>/outputParameters/<name>`). A jobId locator names the job.
+    """
+    if job_step_id:
+        js = store.job_step(job_step_id)
+        if js.is_call:
+            return js
+        return js.parent if js.parent is not None else js.job
+    if job_id:
+        return store.job(job_id)
+    raise CommanderError("InvalidArgument", "setOutputParameter needs a jobStepId or jobId locator "
+                                            "(inside a job step, COMMANDER_JOBSTEPID)", where="jobStepId")

@@ -141,6 +141,44 @@ def _get_properties(call: Call, args: Args) -> Answer:
     return {"propertySheet": {"property": props}}
 
 
+def _output_owner(call: Call, args: Args) -> Any:
+    return backend.output_parameter_owner(call.store, arg_str(args, "jobId"), arg_str(args, "jobStepId"))
+
+
+def _output_parameter_record(owner: Any, name: str) -> Answer:
+    return {"outputParameterName": name, "value": owner.output_parameters[name]}
+
+
+@handler("setOutputParameter")
+def _set_output_parameter(call: Call, args: Args) -> Answer:
+    # [U] CD/RO may want a declared formalOutputParameter of the procedure; the emulator takes any name.
+    name = required(args, "outputParameterName")
+    value = arg_str(args, "value")
+    if value is None:
+        raise CommanderError("InvalidArgument", "Missing required argument 'value'", where="value")
+    with call.store.lock:
+        owner = _output_owner(call, args)
+        owner.output_parameters[name] = value
+        return {"outputParameter": _output_parameter_record(owner, name)}
+
+
+@handler("getOutputParameter")
+def _get_output_parameter(call: Call, args: Args) -> Answer:
+    name = required(args, "outputParameterName")
+    with call.store.lock:
+        owner = _output_owner(call, args)
+        if name not in owner.output_parameters:
+            raise no_such("OutputParameter", name)
+        return {"outputParameter": _output_parameter_record(owner, name)}
+
+
+@handler("getOutputParameters")
+def _get_output_parameters(call: Call, args: Args) -> Answer:
+    with call.store.lock:
+        owner = _output_owner(call, args)
+        return {"outputParameter": [_output_parameter_record(owner, n) for n in owner.output_parameters]}
+
+
 @handler("expandString")
 def _expand_string(call: Call, args: Args) -> Answer:
     value = args.get("value")

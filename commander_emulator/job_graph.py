@@ -30,6 +30,18 @@ def _child_steps(n: Any, name: str) -> CollectionNode:
     return _job_steps_collection(f"job steps of {n.label}", lambda: n.js.children, name)
 
 
+class OutputParametersNode(Node):
+    """`outputParameters` of a job or call step: its output parameters by name, read only [U]."""
+
+    def __init__(self, values: MutableMapping[str, str], owner_label: str) -> None:
+        self.values = values
+        self.name = "outputParameters"
+        self.label = f"output parameters of {owner_label}"
+
+    def params(self) -> Optional[MutableMapping[str, str]]:
+        return self.values
+
+
 class JobNode(Node):
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -47,6 +59,7 @@ class JobNode(Node):
         "start": lambda n: optional(n.job.start),
         "finish": lambda n: optional(n.job.finish),
         "abortStatus": lambda n: optional(n.job.abort_status),
+        "outputParameters": lambda n: OutputParametersNode(n.job.output_parameters, n.label),
         "jobSteps": lambda n: _top_level_steps(n, "jobSteps"),
         "steps": lambda n: _top_level_steps(n, "steps"),
     }
@@ -147,6 +160,7 @@ class JobStepNode(Node):
         "alwaysRun": lambda n: as_flag(n.js.step.always_run),
         "subprocedure": lambda n: optional(n.js.called_procedure),
         "subproject": lambda n: optional(n.js.called_project),
+        "outputParameters": lambda n: OutputParametersNode(n.js.output_parameters, n.label),
     }
 
     def custom(self) -> Optional[PropertySheet]:

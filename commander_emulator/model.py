@@ -276,6 +276,8 @@ class JobStep:
     error_message: Optional[str] = None
     # A step process may set its own outcome (setProperty /myJobStep/outcome); it wins over the exit code.
     outcome_override: Optional[str] = None
+    # setOutputParameter: a call step holds those set by the steps it runs (name -> value, in order).
+    output_parameters: OrderedDict[str, str] = field(default_factory=OrderedDict)
 
     @property
     def is_call(self) -> bool:
@@ -319,6 +321,7 @@ class Job:
     start: Optional[str] = None
     finish: Optional[str] = None
     properties: PropertySheet = field(default_factory=PropertySheet)
+    output_parameters: OrderedDict[str, str] = field(default_factory=OrderedDict)  # of top-level steps
     steps: List[JobStep] = field(default_factory=list)
     workspace: Optional[str] = None
     session_id: Optional[str] = None  # COMMANDER_SESSIONID of its steps

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 from .job_graph import JobNode, JobStepNode
 from .model import Credential, FormalParameter, Job, JobStep, Plugin, Procedure, Project, Step
@@ -76,6 +76,11 @@ def custom_properties_record(owner: Any) -> Record:
     return {"property": [record(custom_resolved(prop, node), None, False, True) for prop in owner.properties]}
 
 
+def output_parameters_record(params: Mapping[str, str]) -> Record:
+    """[U] How a job or call step shows its output parameters: one list, like its actual parameters."""
+    return {"outputParameter": [{"outputParameterName": k, "value": v} for k, v in params.items()]}
+
+
 def _put(rec: Record, key: str, value: Any) -> None:
     if value is not None:
         rec[key] = value if isinstance(value, (str, list, dict)) else str(value)
@@ -92,6 +97,8 @@ def job_record(job: Job, with_steps: bool) -> Record:
     rec["actualParameter"] = parameter_list(job.actual_parameters)
     if len(job.properties):
         rec["propertySheet"] = custom_properties_record(job)
+    if job.output_parameters:
+        rec["outputParameters"] = output_parameters_record(job.output_parameters)
     if with_steps:
         rec["jobStep"] = [job_step_record(js) for js in job.steps]
     return rec
@@ -116,6 +123,8 @@ def job_step_record(js: JobStep) -> Record:
     _put(rec, "subproject", step.subproject)
     _put(rec, "resourceName", js.resource_name)
     _put(rec, "errorMessage", js.error_message)
+    if js.output_parameters:
+        rec["outputParameters"] = output_parameters_record(js.output_parameters)
     if js.parent is not None:
         rec["parentJobStepId"] = js.parent.id
     if js.log_path:

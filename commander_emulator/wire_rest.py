@@ -45,6 +45,8 @@ ROUTES: Dict[str, Dict[str, str]] = {
     "/jobs": {"GET": "getJobs", "POST": "runProcedure"},
     "/jobs/<jobId>": {"GET": "getJobDetails"},
     "/jobSteps/<jobStepId>": {"GET": "getJobStepDetails"},
+    # [U] the REST resource of output parameters; ?request=setOutputParameter works on any URL anyway
+    "/outputParameters": {"GET": "getOutputParameters", "POST": "setOutputParameter"},
     "/server/dsl": {"POST": "evalDsl"},
     "/server/status": {"GET": "getServerStatus"},
     "/plugins": {"GET": "getPlugins", "POST": "installPlugin"},

@@ -43,6 +43,7 @@ from restart_support import (
     run_restart_job,
     step_summaries,
 )
+from test_readme import readme_dsl as readme_example
 
 RC = RUN_CONDITION
 LINK_STEP = f"step 'restart links', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'"
@@ -518,29 +519,14 @@ def test_a_job_to_restart_that_cannot_be_expanded_runs_every_step(setup):
 
 
 def readme_dsl(project: str, m: Path) -> str:
-    """README's Release procedure with marker commands, `deploy` failing with failProcedure."""
-    return f"""
-project '{project}', {{
-  procedure 'Release', {{
-    formalParameter 'jobToRestart', defaultValue: '', type: 'entry'
-    formalParameter 'version', required: '1', type: 'entry'
-
-    step 'build', command: '''{mark(m, 'build')}''',
-      condition: '$[/plugins/EC-Resume/project/resume/runCondition]'
-
-    step 'deploy', subprocedure: 'ResumableStep', subproject: '/plugins/EC-Resume/project',
-      errorHandling: 'failProcedure', {{
-      actualParameter 'command', '''{mark(m, 'deploy')}; {needs_fix(m)}'''
-    }}
-
-    step 'smoke test', command: '''{mark(m, 'smoke')}''',
-      condition: '$[/plugins/EC-Resume/project/resume/runCondition]'
-
-    step 'restart link', subprocedure: 'CreateRestartLink', subproject: '/plugins/EC-Resume/project',
-      alwaysRun: '1'
-  }}
-}}
-"""
+    """The README's own Release procedure (no errorHandling: failProcedure), its commands made markers,
+    `deploy` failing until fixed."""
+    text = (readme_example().replace("project 'Shop'", f"project '{project}'")
+            .replace("make dist VERSION=$[version]", mark(m, "build"))
+            .replace("./deploy.sh $[version]", f"{mark(m, 'deploy')}; {needs_fix(m)}")
+            .replace("./smoke.sh", mark(m, "smoke")))
+    assert text.count(m.as_posix()) == 4, "the README example changed: update this test's stand-ins"
+    return text
 
 
 README_MARKERS = [("build", "build"), ("deploy/jobSteps/runCommand", "deploy"), ("smoke test", "smoke")]

@@ -6,8 +6,8 @@ R: ``ec_resume/resumedBy/<N>`` = how N was started (link, RestartJob, ec-resume)
 report-urls link "Resumed by <label>" to the latest of them.
 
 On a job that may be resumed: ``ec_resume/failedAt`` and ``ec_resume/failedStep``, the finish time and
-path of its first failed step (empty when none failed), which the run condition and the planner read so
-that what ran after the failure runs again.
+path of its first failed step (``none`` and empty when none failed), which the run condition and the
+planner read so that what ran after the failure runs again. A job without them runs every step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
 from .client import CommanderClient
-from .resume_rule import FailurePoint, failure_point
+from .resume_rule import NO_FAILURE, FailurePoint, failure_point
 
 LINK, RESTART_JOB, CLI = "link", "RestartJob", "ec-resume"
 RESUMES_LINK, RESUMED_BY_LINK = "Resumes ", "Resumed by "
@@ -94,13 +94,21 @@ def read_lineage(client: CommanderClient, job_id: str) -> Lineage:
 
     return Lineage(resumes=read("resumes"), chain_root=read("chainRoot"),
                    resumed_by=client.get_properties(ec_resume_path(job_id, "resumedBy")),
-                   from_step=read("fromStep"), failed_step=read("failedStep"), failed_at=read("failedAt"))
+                   from_step=read("fromStep"), failed_step=read("failedStep"),
+                   failed_at="" if read("failedAt") == NO_FAILURE else read("failedAt"))
+
+
+def _recorded(point: Optional[FailurePoint]) -> tuple:
+    """failedAt and failedStep as written: NO_FAILURE and "" when no step failed. A failed step without a
+    finish time leaves failedAt empty: unknown, so every step runs."""
+    return (point.finish, point.path) if point else (NO_FAILURE, "")
 
 
 def write_failure_point(client: CommanderClient, job_id: str, point: Optional[FailurePoint]) -> None:
-    """Write failedAt and failedStep of the job (both empty when no step failed)."""
-    client.set_property(ec_resume_path(job_id, "failedAt"), point.finish if point else "", expandable=False)
-    client.set_property(ec_resume_path(job_id, "failedStep"), point.path if point else "", expandable=False)
+    """Write failedAt and failedStep of the job."""
+    failed_at, failed_step = _recorded(point)
+    client.set_property(ec_resume_path(job_id, "failedAt"), failed_at, expandable=False)
+    client.set_property(ec_resume_path(job_id, "failedStep"), failed_step, expandable=False)
 
 
 def ensure_failure_point(client: CommanderClient, job: Mapping[str, Any]) -> Optional[FailurePoint]:
@@ -111,7 +119,7 @@ def ensure_failure_point(client: CommanderClient, job: Mapping[str, Any]) -> Opt
     """
     job_id = str(job.get("jobId") or "")
     point = failure_point(job)
-    want = (point.finish if point else "", point.path if point else "")
+    want = _recorded(point)
     have = tuple(client.get_property(ec_resume_path(job_id, name), expand=False)
                  for name in ("failedAt", "failedStep"))
     if have != want:

@@ -23,6 +23,7 @@ from .resume_rule import (
     COMPLETED,
     JOB_TO_RESTART,
     MAX_NESTING,
+    NO_FAILURE,
     RESTART_LINK_PROCEDURE,
     JobFacts,
     RuleSettings,
@@ -173,13 +174,13 @@ class _ChainReader:
 def _as_launched(facts: JobFacts, details: Mapping[str, Any],
                  values: Mapping[str, Optional[str]]) -> JobFacts:
     """The job being restarted as the new job will find it: completed (CreateRestartLink plans from inside
-    the job), with the failure point that RestartJob and the CLI write before the launch when missing."""
+    the job), with the failure point that RestartJob and the CLI write before the launch."""
     facts = replace(facts, status=COMPLETED)
-    if values.get(FAILED_AT) is None:
-        point = failure_point(details)
-        if point is not None:
-            facts = replace(facts, failed_at=point.finish, failed_step=point.path)
-    return facts
+    # Taken from the job's final tree, not from the record: RestartJob and the CLI write exactly this
+    # before they launch, and CreateRestartLink has just written it when it plans for its summary.
+    point = failure_point(details)
+    return replace(facts, failed_at=point.finish if point else NO_FAILURE,
+                   failed_step=point.path if point else "")
 
 
 # ---------------------------------------------------------------------------------------- the plan

@@ -217,6 +217,8 @@ WORDS = {
     Reason.AT_OR_AFTER_START_STEP: "at or after the start step",
     Reason.STEP_NOT_IN_JOB: "new in the procedure",
     Reason.NEVER_REACHED: "never reached",
+    Reason.FAILURE_POINT_UNKNOWN: ("the job has no record of where it failed (no CreateRestartLink step): "
+                                   "what ran after a failure cannot be told apart"),
 }
 
 

@@ -12,7 +12,8 @@ the step runs. `decide` walks the rule's steps in the run condition's order; the
    step (leading names that do not belong, such as a named root step, are dropped);
 6. a step at, below, above or (by start time) after the start step runs;
 7. in that job, then back through the chain of restarts: a step that started after the job's failure
-   runs (unless the rule setting is ``perStep``), a done outcome skips, ``skipped`` follows the job's own
+   runs, and so does every step of a job with no record of its failure point (unless the rule setting
+   is ``perStep``); a done outcome skips, ``skipped`` follows the job's own
    jobToRestart, anything else runs.
 
 The answer is a `Decision`; putting it into words is the report's job.
@@ -41,6 +42,9 @@ JOB_TO_RESTART = "jobToRestart"
 PLUGIN_KEY = "EC-Resume"
 RESTART_LINK_PROCEDURE = "CreateRestartLink"
 RULE_AFTER_FAILURE, RULE_PER_STEP = "afterFailure", "perStep"
+# ec_resume/failedAt of a job none of whose steps failed. Empty or missing: nobody recorded the failure
+# point (a job restarted by hand, without CreateRestartLink), so under afterFailure every step runs.
+NO_FAILURE = "none"
 COMPLETED = "completed"
 SKIPPED = "skipped"
 # What a job reference (an id or a job name) may look like: nothing that could change the property path.
@@ -167,6 +171,7 @@ class Reason(str, Enum):
     AT_OR_AFTER_START_STEP = "AT_OR_AFTER_START_STEP"
     STEP_NOT_IN_JOB = "STEP_NOT_IN_JOB"  # new in the procedure, or a step that job never had
     RAN_AFTER_FAILURE = "RAN_AFTER_FAILURE"  # started after a step of that job failed
+    FAILURE_POINT_UNKNOWN = "FAILURE_POINT_UNKNOWN"  # that job has no ec_resume/failedAt record
     DONE = "DONE"  # its outcome there is a done outcome: the one reason to skip
     NOT_DONE = "NOT_DONE"  # error, warning when not done, skipped with nothing behind it, ...
     NEVER_REACHED = "NEVER_REACHED"  # no start time there, outcome skipped, notRun or none
@@ -286,8 +291,12 @@ def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
             if _caller_never_started(path, job):
                 return run(Reason.NEVER_REACHED, job.job_id)
             return run(Reason.STEP_NOT_IN_JOB, job.job_id)
-        if settings.rule != RULE_PER_STEP and job.failed_at and facts.start >= job.failed_at:
-            return run(Reason.RAN_AFTER_FAILURE, job.job_id, outcome, job.failed_step)
+        if settings.rule != RULE_PER_STEP:
+            failed_at = job.failed_at.strip()
+            if not failed_at:
+                return run(Reason.FAILURE_POINT_UNKNOWN, job.job_id, outcome)
+            if failed_at != NO_FAILURE and facts.start >= failed_at:
+                return run(Reason.RAN_AFTER_FAILURE, job.job_id, outcome, job.failed_step)
         if outcome in settings.done_outcomes:
             return Decision(True, Reason.DONE, job.job_id, outcome)
         if outcome == SKIPPED:

@@ -49,6 +49,7 @@ def ts(second: float) -> str:
 
 
 NEVER = ""  # start of a step that never started
+NO_FAILURE = "none"  # ec_resume/failedAt of a job that recorded that none of its steps failed
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ class JobRecord:
 
     params: Dict[str, str] = field(default_factory=dict)
     steps: Tuple[Step, ...] = ()
-    props: Dict[str, str] = field(default_factory=dict)  # below the job: "ec_resume/failedAt" -> value
+    # below the job: "ec_resume/failedAt" -> value. By default the job recorded that no step failed, as
+    # CreateRestartLink writes it; a job without the record has its failure point unknown.
+    props: Dict[str, str] = field(default_factory=lambda: {"ec_resume/failedAt": NO_FAILURE})
     name: str = ""
     project: str = PROJECT
     procedure: str = PROCEDURE
@@ -586,8 +589,18 @@ def _failure_cases() -> List[RunConditionCase]:
           parallel, "false", "DONE"),
         C("a parallel sibling that started as the failed step finished runs", ("deploy", "late"), parallel,
           "true", "RAN_AFTER_FAILURE"),
-        C("no failedAt (a job that did not fail): per step", ("smoke",),
+        C("failedAt none (a job that recorded no failure): per step", ("smoke",),
           {CURRENT_JOB: _restart("earlier"), "earlier": JobRecord(steps=_pipeline())}, "false", "DONE"),
+        C("no failedAt (restarted by hand, no CreateRestartLink): failure point unknown -> run", ("build",),
+          {CURRENT_JOB: _restart("earlier"), "earlier": JobRecord(steps=_pipeline(), props={})}, "true",
+          "FAILURE_POINT_UNKNOWN"),
+        C("failedAt empty (an older plugin's 'no failure'): unknown -> run", ("build",),
+          {CURRENT_JOB: _restart("earlier"),
+           "earlier": JobRecord(steps=_pipeline(), props={"ec_resume/failedAt": ""})}, "true",
+          "FAILURE_POINT_UNKNOWN"),
+        C("no failedAt under perStep: per step", ("build",),
+          {CURRENT_JOB: _restart("earlier"), "earlier": JobRecord(steps=_pipeline(), props={})}, "false",
+          "DONE", plugin=_plugin(rule="perStep")),
         C("chain: skipped in C after C's failure -> run", ("smoke",), chain_c, "true", "RAN_AFTER_FAILURE"),
         C("chain: skipped in C before its failure, success in B -> skip", ("build",), chain_c, "false",
           "DONE"),

@@ -10,6 +10,7 @@ import pytest
 from ec_resume.client_errors import NotFound, RequestRefused
 from ec_resume.planning import plan_restart, validate_from_step
 from ec_resume.report import PLUGIN_LOCAL_RUN_CONDITION, PLUGIN_RUN_CONDITION, render_plan
+from ec_resume.resume_rule import NO_FAILURE
 
 PLUGIN_PROJECT = "EC-Resume-1.0.0"
 RC = PLUGIN_RUN_CONDITION
@@ -137,16 +138,35 @@ def test_without_a_failedAt_property_the_plan_takes_the_jobs_own_failure_point()
     server = FakeServer(PIPELINE, {"1": failed_job()})
     assert dict((p, r) for p, _, r in plan_of(server, failed_job()))["smoke"] == (
         "ran after the failure of test in job_1")
-    no_failure = FakeServer(PIPELINE, {"1": failed_job()}, {"/jobs/1/ec_resume/failedAt": ""})
-    assert dict((p, a) for p, a, _ in plan_of(no_failure, failed_job()))["smoke"] == "skip"
+    # A stale record (written while the job ran, before test failed): the launcher rewrites it from the
+    # final tree before the launch, so the plan follows the tree.
+    stale = FakeServer(PIPELINE, {"1": failed_job()}, {"/jobs/1/ec_resume/failedAt": NO_FAILURE})
+    assert dict((p, a) for p, a, _ in plan_of(stale, failed_job()))["smoke"] == "run"
+
+
+def test_an_earlier_job_of_the_chain_without_a_failure_record_runs_its_steps() -> None:
+    """Job 1 was restarted by hand and had no CreateRestartLink: where it failed is unknown."""
+    skipped = job("2", [ran("build", "skipped", 1), ran("test", second=2), ran("smoke", "skipped", 3)],
+                  restarts="1")
+    procedures = {"Shop/Release": [defined("build"), defined("test"), defined("smoke")]}
+    server = FakeServer(procedures, {"1": failed_job(), "2": skipped})
+    unknown = ("the job has no record of where it failed (no CreateRestartLink step): what ran after a "
+               "failure cannot be told apart")
+    assert plan_of(server, skipped) == [("build", "run", unknown), ("test", "skip", "succeeded in job_2"),
+                                        ("smoke", "run", unknown)]
+    recorded = FakeServer(procedures, {"1": failed_job(), "2": skipped},
+                          {"/jobs/1/ec_resume/failedAt": _at(2.5), "/jobs/1/ec_resume/failedStep": "test"})
+    assert plan_of(recorded, skipped) == [("build", "skip", "succeeded in job_1"),
+                                          ("test", "skip", "succeeded in job_2"),
+                                          ("smoke", "run", "ran after the failure of test in job_1")]
 
 
 def test_a_step_added_to_the_procedure_runs_and_a_removed_one_is_not_planned() -> None:
     procedures = dict(PIPELINE, **{"Shop/Release": [defined("build"), defined("lint"), defined("smoke")]})
-    server = FakeServer(procedures, {"1": failed_job()}, {"/jobs/1/ec_resume/failedAt": ""})
+    server = FakeServer(procedures, {"1": failed_job()})
     assert plan_of(server, failed_job()) == [("build", "skip", "succeeded in job_1"),
                                              ("lint", "run", "new in the procedure"),
-                                             ("smoke", "skip", "succeeded in job_1")]
+                                             ("smoke", "run", "ran after the failure of test in job_1")]
 
 
 def test_the_start_step_and_everything_after_it_runs() -> None:
@@ -169,10 +189,11 @@ def test_a_job_of_another_procedure_a_running_chain_and_a_never_reached_step() -
     aborted = job("2", [ran("build", "skipped", 1), ran("test", "notRun"), ran("smoke", "skipped")],
                   restarts="1")
     procedures = {"Shop/Release": [defined("build"), defined("test"), defined("smoke")]}
-    server = FakeServer(procedures, {"1": failed_job(), "2": aborted}, {"/jobs/1/ec_resume/failedAt": ""})
+    server = FakeServer(procedures, {"1": failed_job(), "2": aborted},
+                        {"/jobs/1/ec_resume/failedAt": _at(2.5), "/jobs/1/ec_resume/failedStep": "test"})
     assert plan_of(server, aborted) == [
         ("build", "skip", "succeeded in job_1"), ("test", "run", "never reached"),
-        ("smoke", "skip", "succeeded in job_1")]
+        ("smoke", "run", "ran after the failure of test in job_1")]
     first = job("3", [ran("build", "error", 1), ran("test", "skipped"), ran("smoke", "notRun")])
     server = FakeServer(procedures, {"3": first})
     assert [reason for _, _, reason in plan_of(server, first)] == ["failed", "never reached", "never reached"]
@@ -232,7 +253,7 @@ def test_the_steps_of_a_call_that_was_never_reached_are_never_reached_not_new() 
     procedures["Shop/Docs"] = [defined("render"), defined("lint")]
     first = job("4", [ran("test", "error", 1), ran("smoke", "skipped"),
                       ran("docs", second=2, children=[ran("render", second=3)])])
-    server = FakeServer(procedures, {"4": first}, {"/jobs/4/ec_resume/failedAt": ""})
+    server = FakeServer(procedures, {"4": first}, {"/plugins/EC-Resume/project/resume/rule": "perStep"})
     assert plan_of(server, first) == [
         ("test", "run", "failed"),
         ("smoke", "run", "runs 1 of its 1 steps"),
@@ -251,7 +272,7 @@ def test_the_counts_leave_out_ec_resumes_own_restart_link_step() -> None:
     first = job("5", [ran("build", second=1), ran("test", "error", 2),
                       ran("links", second=3, children=[ran("createRestartLink", second=3)],
                           project=PLUGIN_PROJECT, procedure="CreateRestartLink")])
-    server = FakeServer(procedures, {"5": first}, {"/jobs/5/ec_resume/failedAt": ""})
+    server = FakeServer(procedures, {"5": first})
     plan = plan_restart(server, first, {"jobToRestart": "5"}, "")  # type: ignore[arg-type]
     assert [line.action for line in plan.lines] == ["skip", "run", "run", "run"]
     assert (plan.skip_count, plan.run_count) == (1, 1)

@@ -12,6 +12,7 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
     var SEP = "/jobSteps/";
     var DEFAULT_DONE = "success";
     var DEFAULT_CHAIN = 10;
+    var NO_FAILURE = "none";
     var MAX_NESTING = 100;
     var JOB_REFERENCE = /^\w(\w|\.|:|-)*$/;
     // "/", "$" and the two brackets: a name with one cannot be addressed by a property path.
@@ -127,8 +128,12 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
             if (outcome === "") {
                 return false;
             }
-            var failedAt = settings.perStep ? "" : read("/jobs/" + jobId + "/ec_resume/failedAt");
-            if (failedAt !== "" && stepRead(jobId, path, "start") >= failedAt) {
+            // failedAt: the failed step's finish, NO_FAILURE, or nothing when no one recorded it (the job
+            // was restarted by hand and had no CreateRestartLink): then what ran after a failure cannot be
+            // told apart, and the step runs.
+            var failedAt = settings.perStep ? NO_FAILURE : read("/jobs/" + jobId + "/ec_resume/failedAt");
+            if (failedAt === "" ||
+                    (failedAt !== NO_FAILURE && stepRead(jobId, path, "start") >= failedAt)) {
                 return false;
             }
             if (settings.done.indexOf("," + outcome + ",") >= 0) {

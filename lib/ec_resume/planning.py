@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .client import CommanderClient
 from .client_errors import NotFound, RequestRefused
 from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records
+from .plugin_settings import SETTINGS
 from .report import PlannedStep, RestartPlan, job_label, plan_lines
 from .rest_json import as_list
 from .resume_rule import (
@@ -35,7 +36,6 @@ from .resume_rule import (
     settings_for,
 )
 
-PLUGIN_SETTINGS = "/plugins/EC-Resume/project/resume/"
 DONE_OUTCOMES_PARAMETER = "resumeDoneOutcomes"
 MAX_PROCEDURES_READ = 200  # getSteps calls for one plan: a procedure that calls itself stops here
 PLANNED_ID = "planned:"  # the new job's steps have no ids yet; the plan gives each its path
@@ -200,7 +200,7 @@ def _new_job(job: Mapping[str, Any], steps: List[PlannedStep], new_parameters: M
 
 def rule_settings(client: CommanderClient, new_parameters: Mapping[str, str]) -> RuleSettings:
     return settings_for((new_parameters.get(DONE_OUTCOMES_PARAMETER) or ""),
-                        lambda name: readable(client, PLUGIN_SETTINGS + name))
+                        lambda name: readable(client, SETTINGS + name))
 
 
 def plan_restart(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],

@@ -15,9 +15,29 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 from .arguments import Args, arg_bool, arg_str, as_list, normalize, parameter_map, required
 from .dsl import DslOp, parse_dsl
 from .errors import CommanderError, invalid, no_such
-from .model import Credential, FormalParameter, Job, Plugin, Procedure, Project, PropertySheet, Step, Store
+from .model import (
+    Credential,
+    FormalOutputParameter,
+    FormalParameter,
+    Job,
+    Plugin,
+    Procedure,
+    Project,
+    PropertySheet,
+    Step,
+    Store,
+)
 from .plugins import mark_promoted, promotion_ops
-from .schema import FORMAL_PARAMETER, PROCEDURE, PROJECT, SCHEMAS, STEP, ObjectSchema, coerce
+from .schema import (
+    FORMAL_OUTPUT_PARAMETER,
+    FORMAL_PARAMETER,
+    PROCEDURE,
+    PROJECT,
+    SCHEMAS,
+    STEP,
+    ObjectSchema,
+    coerce,
+)
 
 MODES = ("create", "modify", "upsert")
 
@@ -142,6 +162,15 @@ def save_formal_parameter(store: Store, args: Args, mode: str) -> FormalParamete
                            "FormalParameter", FORMAL_PARAMETER, lambda: FormalParameter(name=name))
 
 
+def save_formal_output_parameter(store: Store, args: Args, mode: str) -> FormalOutputParameter:
+    project_name, proc_name = required(args, "projectName"), required(args, "procedureName")
+    name = required(args, "formalOutputParameterName")
+    with store.lock:
+        return _save_named(store.procedure(project_name, proc_name).formal_output_parameters, name, args,
+                           mode, "FormalOutputParameter", FORMAL_OUTPUT_PARAMETER,
+                           lambda: FormalOutputParameter(name=name))
+
+
 def delete_project(store: Store, name: str) -> None:
     with store.lock:
         store.project(name)
@@ -165,6 +194,13 @@ def delete_formal_parameter(store: Store, project_name: str, procedure_name: str
         proc = store.procedure(project_name, procedure_name)
         proc.formal_parameter(name)
         del proc.formal_parameters[name]
+
+
+def delete_formal_output_parameter(store: Store, project_name: str, procedure_name: str, name: str) -> None:
+    with store.lock:
+        proc = store.procedure(project_name, procedure_name)
+        proc.formal_output_parameter(name)
+        del proc.formal_output_parameters[name]
 
 
 def create_credential(store: Store, project_name: str, name: str, user_name: str = "", password: str = "",
@@ -243,10 +279,11 @@ def save_dsl_property(store: Store, args: Args) -> str:
             sheet = sheet.ensure_sheet(parent)
         if arg_bool(args, "sheet"):
             sheet.ensure_sheet(names[-1])
-            return names[-1]
-        expandable = arg_bool(args, "expandable") if "expandable" in args else None
-        prop = sheet.set_value(names[-1], arg_str(args, "value", "") or "", expandable)
-        if "description" in args:
+            prop = sheet.get(names[-1])
+        else:
+            expandable = arg_bool(args, "expandable") if "expandable" in args else None
+            prop = sheet.set_value(names[-1], arg_str(args, "value", "") or "", expandable)
+        if "description" in args and prop is not None:  # a sheet's description too
             prop.description = arg_str(args, "description") or ""
     return names[-1]
 
@@ -267,12 +304,13 @@ _SAVERS: Dict[str, Callable[[Store, Args], Any]] = {
     "project": lambda s, a: save_project(s, a, "upsert"),
     "procedure": lambda s, a: save_procedure(s, a, "upsert"),
     "formalParameter": lambda s, a: save_formal_parameter(s, a, "upsert"),
+    "formalOutputParameter": lambda s, a: save_formal_output_parameter(s, a, "upsert"),
     "step": lambda s, a: save_step(s, a, "upsert"),
     "property": save_dsl_property,
 }
 # The outermost object kind of a DSL script names evalDsl's value ([U] CD/RO answers with the value of the
 # script's last top-level statement, which is usually the project).
-_OUTERMOST_FIRST = ("project", "procedure", "formalParameter", "step", "property")
+_OUTERMOST_FIRST = ("project", "procedure", "formalParameter", "formalOutputParameter", "step", "property")
 
 
 def apply_dsl_ops(store: Store, ops: Iterable[DslOp]) -> str:
@@ -291,7 +329,8 @@ def apply_dsl_ops(store: Store, ops: Iterable[DslOp]) -> str:
 def eval_dsl(store: Store, text: str, binding: Optional[Dict[str, Any]] = None,
              project_name: Optional[str] = None) -> str:
     """evalDsl: read the script, then apply what it describes."""
-    ops = parse_dsl(text, filename="<evalDsl>", binding=binding, project_name=project_name)
+    ops = parse_dsl(text, filename="<evalDsl>", binding=binding, project_name=project_name,
+                    strip_indent=store.settings.strip_indent)
     return apply_dsl_ops(store, ops)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .dsl_expressions import UNSUPPORTED_KEYWORDS, ExpressionReader, Scope
 from .dsl_lexer import DslError, Token, describe, tokenize
 from .schema import (
+    FORMAL_OUTPUT_PARAMETER,
     FORMAL_PARAMETER,
     PROCEDURE,
     PROJECT,
@@ -47,13 +48,15 @@ class DslOp:
 class _Block:
     """The object whose closure is being read, and the path context its children inherit."""
 
-    kind: str  # top, project, procedure, step, property
+    kind: str  # top, project, procedure, step, property, formalParameter, formalOutputParameter
     op: Optional[DslOp] = None
     project: Optional[str] = None
     procedure: Optional[str] = None
     step: Optional[str] = None
     prop_path: Optional[str] = None
     nested: int = 0  # nested properties created inside a property block
+    children: int = 0  # objects created inside this block (projectName may be set only before them)
+    name: Optional[str] = None  # a formal (output) parameter's name
 
     def context(self) -> Dict[str, str]:
         ctx: Dict[str, str] = {}
@@ -69,7 +72,7 @@ class _Block:
         if self.kind == "top":
             return "at the top level"
         name = {"project": self.project, "procedure": self.procedure, "step": self.step,
-                "property": self.prop_path}[self.kind]
+                "property": self.prop_path}.get(self.kind, self.name)
         return f"inside {self.kind} '{name}'"
 
 
@@ -84,6 +87,18 @@ class _Call:
 
 _KNOWN_METHODS = OP_KINDS + ("actualParameter",)
 _STEP_ONLY_ARGS = ("actualParameter",)  # a step's named argument that is no field
+# Blocks whose unknown assignments are custom properties of the object; elsewhere they are errors.
+_WITH_PROPERTIES = ("project", "procedure", "step", "property")
+# CD/RO DSL methods outside the subset: refused by name, so a real file's refusal says what to remove.
+_OUT_OF_SCOPE = frozenset(
+    "emailNotifier attachParameter attachCredential detachParameter acl aclEntry credential resource "
+    "resourcePool workspace schedule trigger pipeline stage task gate release application applicationTier "
+    "component process processStep processDependency environment environmentTier cluster service "
+    "snapshot catalog catalogItem dashboard report reportObjectType widget user group persona "
+    "customEditorData emailConfig pluginConfiguration workflow workflowDefinition stateDefinition "
+    "transitionDefinition tierMap serviceAccount deployerApplication deployerService devOpsInsightServer "
+    "jobStep job artifact artifactVersion hook".split()
+)
 
 
 # ------------------------------------------------------------------------------------------ parser
@@ -93,8 +108,8 @@ class _Reader(ExpressionReader):
     """Statements and the DSL methods; each method call becomes DslOps in the order they are read."""
 
     def __init__(self, toks: List[Token], filename: str, binding: Dict[str, Any],
-                 project_name: Optional[str]) -> None:
-        super().__init__(toks, filename, binding)
+                 project_name: Optional[str], strip_indent: str) -> None:
+        super().__init__(toks, filename, binding, strip_indent)
         self.project_name = project_name
         self.ops: List[DslOp] = []
 
@@ -150,6 +165,10 @@ class _Reader(ExpressionReader):
                                       f"set a field with '{name} = ...'")
         if self.is_op("."):
             raise self.fail(tok.line, f"'{name}.' member access or method call is not a DSL statement")
+        if name in _OUT_OF_SCOPE:
+            raise self.fail(tok.line, f"'{name}' {block.describe()}: this CD/RO DSL object is not supported "
+                                      f"by the emulator (it reads project, procedure, step, formalParameter, "
+                                      f"formalOutputParameter, actualParameter and property)")
         if name not in _KNOWN_METHODS:
             raise self.fail(tok.line, f"unknown DSL method '{name}' {block.describe()}")
         allowed = self.allowed_methods(block)
@@ -161,11 +180,12 @@ class _Reader(ExpressionReader):
 
     def allowed_methods(self, block: _Block) -> Tuple[str, ...]:
         if block.kind == "top":
-            return ("project", "procedure", "property") if self.project_name else ("project",)
+            # A top-level procedure without a project must name it: projectName = '...' (generateDsl).
+            return ("project", "procedure", "property") if self.project_name else ("project", "procedure")
         return {"project": ("procedure", "property"),
-                "procedure": ("formalParameter", "step", "property"),
+                "procedure": ("formalParameter", "formalOutputParameter", "step", "property"),
                 "step": ("actualParameter", "property"),
-                "property": ("property",)}[block.kind]
+                "property": ("property",)}.get(block.kind, ())
 
     def definition(self, scope: Scope) -> None:
         tok = self.advance()
@@ -186,15 +206,28 @@ class _Reader(ExpressionReader):
         if block.kind == "top" or block.op is None:
             raise self.fail(tok.line, f"assignment to undeclared variable '{name}' (declare it with def)")
         if name == "actualParameter":
-            raise self.fail(tok.line, "set actual parameters with actualParameter 'name', 'value'")
+            if block.kind != "step" or not isinstance(value, dict):
+                raise self.fail(tok.line, "set actual parameters with actualParameter 'name', 'value' or, "
+                                          "in a step, actualParameter = [name: 'value', ...]")
+            block.op.args.pop("actualParameter", None)  # the assignment sets the whole list
+            for param, param_value in value.items():
+                self.add_actual_parameter(block.op, str(param), param_value, tok.line)
+            return
+        if name == "projectName":
+            self.set_project(block, value, tok.line)
+            return
         schema = SCHEMAS[block.kind]
         if name in schema.args:
             text = self.field_value(schema, name, value, tok.line)
-            if text is None:
+            if text is None:  # [U] `field = null` (generateDsl writes it for unset fields): not given
                 block.op.args.pop(name, None)
             else:
                 block.op.args[name] = text
             return
+        if block.kind not in _WITH_PROPERTIES:
+            raise self.fail(tok.line, f"'{name}' is not a field of {block.kind} '{block.name}' "
+                                      f"(fields: {', '.join(schema.args + ('projectName',))})")
+        self.check_project(block, tok.line)
         # CD/RO's DSL turns an assignment to a name that is no field into a custom property of the object
         # (PluginWizard's BasePlugin relies on it: `ec_parameterForm = formXml.text` inside `procedure`).
         text = self.text(name, value, tok.line)
@@ -203,6 +236,32 @@ class _Reader(ExpressionReader):
         self.ops.append(DslOp("property", {**block.context(), "propertyName": self.prop_name(block, name),
                                            "value": text}, self.src(tok.line)))
         block.nested += 1
+
+    def set_project(self, block: _Block, value: Any, line: int) -> None:
+        """`projectName = '...'` inside a block, as generateDsl writes it: it names the project the object
+        is in. [U] It must agree with the enclosing project; a top-level procedure without one takes it,
+        as long as nothing has been created inside the procedure yet."""
+        project = self.text("projectName", value, line)
+        if not project:
+            raise self.fail(line, "projectName needs a project name")
+        if block.project is not None:
+            if project != block.project:
+                raise self.fail(line, f"projectName '{project}' {block.describe()} differs from its "
+                                      f"project '{block.project}' (moving an object to another project is "
+                                      f"not supported)")
+            return
+        if block.kind != "procedure" or block.children:
+            raise self.fail(line, f"projectName must be set before anything is created {block.describe()}")
+        assert block.op is not None
+        block.project = project
+        block.op.args["projectName"] = project
+
+    def check_project(self, block: _Block, line: int) -> None:
+        """An object inside a procedure needs the procedure's project to be known by now."""
+        block.children += 1
+        if block.project is None:
+            raise self.fail(line, f"procedure '{block.procedure}' at the top level has no project yet: set "
+                                  f"projectName = '...' first in its closure, or put it inside project '...'")
 
     # ---- calls
 
@@ -323,19 +382,37 @@ class _Reader(ExpressionReader):
     def do_procedure(self, call: _Call, block: _Block, scope: Scope) -> None:
         name = self.name_of(call)
         op = DslOp("procedure", {"projectName": block.project, "procedureName": name,
-                                 **self.named_args(call, PROCEDURE)}, self.src(call.line))
+                                 **self.named_args(call, PROCEDURE, extra=("projectName",))},
+                   self.src(call.line))
         self.ops.append(op)
-        self.run_closure(call, _Block("procedure", op, project=block.project, procedure=name), scope)
+        inner = _Block("procedure", op, project=block.project, procedure=name)
+        if "projectName" in call.named:
+            value, line = call.named["projectName"]
+            self.set_project(inner, value, line)
+        self.run_closure(call, inner, scope)
+        if inner.project is None:
+            raise self.fail(call.line, f"procedure '{name}' at the top level needs a project: put it inside "
+                                       f"project '...', or set projectName = '...' in its closure")
 
     def do_formalParameter(self, call: _Call, block: _Block, scope: Scope) -> None:
+        self.parameter(call, block, scope, FORMAL_PARAMETER)
+
+    def do_formalOutputParameter(self, call: _Call, block: _Block, scope: Scope) -> None:
+        self.parameter(call, block, scope, FORMAL_OUTPUT_PARAMETER)
+
+    def parameter(self, call: _Call, block: _Block, scope: Scope, schema: ObjectSchema) -> None:
+        """formalParameter / formalOutputParameter 'name', field: value, ..., { field = value ... }"""
         name = self.name_of(call)
-        self.no_closure(call)
-        self.ops.append(DslOp("formalParameter", {**block.context(), "formalParameterName": name,
-                                                  **self.named_args(call, FORMAL_PARAMETER)},
-                              self.src(call.line)))
+        self.check_project(block, call.line)
+        op = DslOp(schema.kind, {**block.context(), schema.name_arg: name, **self.named_args(call, schema)},
+                   self.src(call.line))
+        self.ops.append(op)
+        inner = _Block(schema.kind, op, project=block.project, procedure=block.procedure, name=name)
+        self.run_closure(call, inner, scope)
 
     def do_step(self, call: _Call, block: _Block, scope: Scope) -> None:
         name = self.name_of(call)
+        self.check_project(block, call.line)
         args: Dict[str, Any] = {**block.context(), "stepName": name,
                                 **self.named_args(call, STEP, extra=_STEP_ONLY_ARGS)}
         op = DslOp("step", args, self.src(call.line))
@@ -371,6 +448,7 @@ class _Reader(ExpressionReader):
         if "/" in name:
             raise self.fail(call.line, f"property name '{name}' contains '/': nest property blocks instead "
                                        f"of writing a path")
+        self.check_project(block, call.line)
         path = self.prop_name(block, name)
         op = DslOp("property", {**block.context(), "propertyName": path,
                                 **self.named_args(call, PROPERTY)}, self.src(call.line))
@@ -392,13 +470,16 @@ class _Reader(ExpressionReader):
     def prop_name(block: _Block, name: str) -> str:
         return f"{block.prop_path}/{name}" if block.kind == "property" else name
 
+
+
 def parse_dsl(text: str, filename: str = "<dsl>", binding: Optional[Dict[str, Any]] = None,
-              project_name: Optional[str] = None) -> List[DslOp]:
+              project_name: Optional[str] = None, strip_indent: str = "java") -> List[DslOp]:
     """The ordered create-or-modify operations a DSL text describes. Pure: reads no store.
 
     `binding` holds the script variables (pluginName, pluginKey, pluginDir, args, ...); `project_name` is
-    the enclosing project for a file without a `project` block (a plugin's procedure.dsl).
+    the enclosing project for a file without a `project` block (a plugin's procedure.dsl); `strip_indent`
+    whose String.stripIndent() runs (`dsl_strings.STRIP_INDENT_MODES`, the emulator setting stripIndent).
     Raises DslError naming the file, line and construct for anything outside the subset.
     """
     toks = tokenize(text, filename)
-    return _Reader(toks, filename, dict(binding or {}), project_name).read()
+    return _Reader(toks, filename, dict(binding or {}), project_name, strip_indent).read()

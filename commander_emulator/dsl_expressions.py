@@ -1,6 +1,7 @@
 """Groovy expressions as the DSL reader evaluates them: strings and GStrings, whole numbers, `+`, lists,
-maps, variables and their `.member`s, and `new File(...).text`. Anything else is a DslError naming the
-line, never a guess.
+maps, variables and their `.member`s, `new File(...).text`, and the string methods `.stripIndent()`,
+`.stripMargin()` and `.trim()` (computed by `dsl_strings`). Anything else is a DslError naming the line,
+never a guess.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from .dsl_lexer import DslError, Interpolation, Token, describe
+from .dsl_strings import STRING_METHODS, groovy_strip_indent, java_trim, strip_indent, strip_margin
 from .schema import describe_value
 
 UNSUPPORTED_KEYWORDS = frozenset(
@@ -28,6 +30,11 @@ class FileRef:
 
     def __repr__(self) -> str:  # how messages show it (describe_value falls back to repr)
         return "a File (read it with .text)"
+
+
+class GStringValue(str):
+    """The value of a double-quoted string with `$` interpolation: a GString, not a java.lang.String, so
+    its methods are Groovy's (its stripIndent() is the GDK one whatever the Java)."""
 
 
 class Scope:
@@ -49,11 +56,13 @@ class Scope:
 class ExpressionReader:
     """A cursor over the tokens of one file, and the evaluation of the expressions found there."""
 
-    def __init__(self, toks: List[Token], filename: str, binding: Dict[str, Any]) -> None:
+    def __init__(self, toks: List[Token], filename: str, binding: Dict[str, Any],
+                 strip_indent_mode: str = "java") -> None:
         self.toks = toks
         self.pos = 0
         self.filename = filename
         self.binding = binding
+        self.strip_indent_mode = strip_indent_mode  # whose String.stripIndent() runs (dsl_strings)
 
     # ---- token helpers
 
@@ -95,7 +104,8 @@ class ExpressionReader:
 
     def plus(self, left: Any, right: Any, line: int) -> Any:
         if isinstance(left, str) or isinstance(right, str):
-            return self.text_of(left, line) + self.text_of(right, line)
+            text = self.text_of(left, line) + self.text_of(right, line)
+            return GStringValue(text) if isinstance(left, GStringValue) else text  # GString.plus: a GString
         if type(left) is int and type(right) is int:
             return left + right
         raise self.fail(line, f"'+' is not supported between {describe_value(left)} "
@@ -117,9 +127,40 @@ class ExpressionReader:
             if member.kind != "NAME":
                 raise self.fail(dot.line, f"expected a member name after '.', found {describe(member)}")
             if self.is_op("("):
-                raise self.fail(member.line, f"method call '.{member.value}(...)' is not supported")
-            value = self.member(value, member.value, member.line)
+                value = self.method(value, member, scope)
+            else:
+                value = self.member(value, member.value, member.line)
         return value
+
+    def method(self, value: Any, member: Token, scope: Scope) -> str:
+        """`.stripIndent()`, `.stripMargin()` / `.stripMargin('c')` or `.trim()` on a string."""
+        name, line = member.value, member.line
+        if not isinstance(value, str) or name not in STRING_METHODS:
+            raise self.fail(line, f"method call '.{name}(...)' on {describe_value(value)} is not supported "
+                                  f"(only {', '.join(m + '()' for m in STRING_METHODS)} on a string)")
+        self.advance()
+        self.skip_newlines()
+        args = []
+        while not self.is_op(")"):
+            args.append(self.expr(scope))
+            self.skip_newlines()
+            if not self.is_op(","):
+                break
+            self.advance()
+            self.skip_newlines()
+        self.expect_op(")", f"to close the arguments of .{name}(")
+        if name == "stripMargin" and len(args) == 1 and isinstance(args[0], str) and len(args[0]) == 1:
+            return strip_margin(value, args[0])
+        if args:
+            raise self.fail(line, f"'.{name}(...)' with arguments is not supported (write .{name}()"
+                                  + (" or .stripMargin('c')" if name == "stripMargin" else "") + ")")
+        if name == "trim":
+            return java_trim(value)
+        if name == "stripMargin":
+            return strip_margin(value)
+        if isinstance(value, GStringValue):
+            return groovy_strip_indent(value)
+        return strip_indent(value, self.strip_indent_mode)
 
     def member(self, value: Any, name: str, line: int) -> Any:
         if isinstance(value, FileRef):
@@ -137,8 +178,8 @@ class ExpressionReader:
         if tok.kind == "STR":
             return tok.value
         if tok.kind == "GSTR":
-            return "".join(p if isinstance(p, str) else self.interpolate(p, scope, tok.line)
-                           for p in tok.value)
+            return GStringValue("".join(p if isinstance(p, str) else self.interpolate(p, scope, tok.line)
+                                        for p in tok.value))
         if tok.kind == "INT":
             return tok.value
         if tok.kind == "NAME":

@@ -183,6 +183,10 @@ class Lexer:
         if nxt in _ESCAPES:
             self.i += 2
             return _ESCAPES[nxt]
+        if nxt in ("\r", "\n"):  # a backslash at the end of a line joins the next line to it: '''\
+            self.i += 3 if text.startswith("\r\n", self.i + 1) else 2
+            self.line += text[self.i - 1] == "\n"
+            return ""
         if nxt == "u":
             hex_digits = text[self.i + 2:self.i + 6]
             if not re.fullmatch(r"[0-9A-Fa-f]{4}", hex_digits):

@@ -373,6 +373,7 @@ class Engine:
             js.start = now_iso()
             js.start_monotonic = time.monotonic()
         try:
+            os.makedirs(os.path.dirname(log_path), exist_ok=True)  # a logFileName in a subfolder
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

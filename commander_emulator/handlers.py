@@ -24,6 +24,7 @@ from .properties import create_property, delete_property, get_properties, get_pr
 from .records import (
     credential_record,
     custom_properties_record,
+    formal_output_parameter_record,
     formal_parameter_record,
     job_record,
     job_step_record,
@@ -317,6 +318,46 @@ def _delete_formal_parameter(call: Call, args: Args) -> Answer:
     project_name, procedure_name = required(args, "projectName"), required(args, "procedureName")
     backend.delete_formal_parameter(call.store, project_name, procedure_name,
                                     required(args, "formalParameterName"))
+    return {}
+
+
+def _save_formal_output_parameter(call: Call, args: Args, mode: str) -> Answer:
+    with call.store.lock:
+        param = backend.save_formal_output_parameter(call.store, args, mode)
+        return {"formalOutputParameter": formal_output_parameter_record(_procedure(call, args), param)}
+
+
+@handler("createFormalOutputParameter")
+def _create_formal_output_parameter(call: Call, args: Args) -> Answer:
+    return _save_formal_output_parameter(call, args, "create")
+
+
+@handler("modifyFormalOutputParameter")
+def _modify_formal_output_parameter(call: Call, args: Args) -> Answer:
+    return _save_formal_output_parameter(call, args, "modify")
+
+
+@handler("getFormalOutputParameter")
+def _get_formal_output_parameter(call: Call, args: Args) -> Answer:
+    with call.store.lock:
+        proc = _procedure(call, args)
+        param = proc.formal_output_parameter(required(args, "formalOutputParameterName"))
+        return {"formalOutputParameter": formal_output_parameter_record(proc, param)}
+
+
+@handler("getFormalOutputParameters")
+def _get_formal_output_parameters(call: Call, args: Args) -> Answer:
+    with call.store.lock:
+        proc = _procedure(call, args)
+        return {"formalOutputParameter": [formal_output_parameter_record(proc, p)
+                                          for p in proc.formal_output_parameters.values()]}
+
+
+@handler("deleteFormalOutputParameter")
+def _delete_formal_output_parameter(call: Call, args: Args) -> Answer:
+    backend.delete_formal_output_parameter(call.store, required(args, "projectName"),
+                                           required(args, "procedureName"),
+                                           required(args, "formalOutputParameterName"))
     return {}
 
 

@@ -4,6 +4,7 @@ job's root step. `steps` is the documented alias of `jobSteps` on jobs and job s
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar, Dict, List, MutableMapping, Optional, Union
 
 from .context import Context
@@ -42,6 +43,20 @@ class OutputParametersNode(Node):
         return self.values
 
 
+def elapsed_milliseconds(start: Optional[str], finish: Optional[str]) -> Optional[str]:
+    """A job's elapsedTime in milliseconds: from its start to its finish, or to now while it runs; none
+    before it starts. [U] CD/RO's unit (getJobDetails shows elapsedTime in milliseconds)."""
+    if not start:
+        return None
+    began = _parse_time(start)
+    ended = _parse_time(finish) if finish else datetime.now(timezone.utc)
+    return str(max(0, int((ended - began).total_seconds() * 1000)))
+
+
+def _parse_time(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
 class JobNode(Node):
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -59,6 +74,7 @@ class JobNode(Node):
         "start": lambda n: optional(n.job.start),
         "finish": lambda n: optional(n.job.finish),
         "abortStatus": lambda n: optional(n.job.abort_status),
+        "elapsedTime": lambda n: optional(elapsed_milliseconds(n.job.start, n.job.finish)),
         "outputParameters": lambda n: OutputParametersNode(n.job.output_parameters, n.label),
         "jobSteps": lambda n: _top_level_steps(n, "jobSteps"),
         "steps": lambda n: _top_level_steps(n, "steps"),

@@ -115,6 +115,21 @@ class FormalParameter:
     description: str = ""
     label: str = ""
     expansion_deferred: bool = False
+    order_index: Optional[str] = None
+    checked_value: Optional[str] = None
+    unchecked_value: Optional[str] = None
+    depends_on: Optional[str] = None
+    render_condition: Optional[str] = None
+    simple_list: Optional[str] = None
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
+class FormalOutputParameter:
+    """An output parameter a procedure declares (formalOutputParameter); its steps set the values."""
+
+    name: str
+    description: str = ""
     id: str = field(default_factory=new_id)
 
 
@@ -160,8 +175,12 @@ class Procedure:
     resource_name: Optional[str] = None
     workspace_name: Optional[str] = None
     job_name_template: Optional[str] = None
+    credential_name: Optional[str] = None
+    time_limit: Optional[str] = None  # stored, not enforced on a job (see README, deliberately left out)
+    time_limit_units: Optional[str] = None
     steps: List[Step] = field(default_factory=list)
     formal_parameters: OrderedDict[str, FormalParameter] = field(default_factory=OrderedDict)
+    formal_output_parameters: OrderedDict[str, FormalOutputParameter] = field(default_factory=OrderedDict)
     properties: PropertySheet = field(default_factory=PropertySheet)
     id: str = field(default_factory=new_id)
 
@@ -175,6 +194,12 @@ class Procedure:
         param = self.formal_parameters.get(name)
         if param is None:
             raise no_such("FormalParameter", name)
+        return param
+
+    def formal_output_parameter(self, name: str) -> FormalOutputParameter:
+        param = self.formal_output_parameters.get(name)
+        if param is None:
+            raise no_such("FormalOutputParameter", name)
         return param
 
 
@@ -356,8 +381,12 @@ class Settings:
     default_shell: str = "sh"  # [U] a step without a shell uses its resource's shell; ours is POSIX sh
     # What the parent of a top-level job step is ([U]: the docs speak of a job's "root step"): "none"
     # (nothing), "job" (the job), or "rootStep" (a job step named after the procedure that holds the
-    # top-level steps). Property paths and JavaScript see the same parent.
-    top_level_parent: str = "none"
+    # top-level steps). Property paths and JavaScript see the same parent. The default is "job", what
+    # /myParent is at the top level (issue 10: myJobStep.parent behaves as /myParent does).
+    top_level_parent: str = "job"
+    # Whose String.stripIndent() a DSL file's '...'.stripIndent() runs ([U]: the server's Java): "java"
+    # (Java 15+, its own method) or "groovy" (the GDK method, older Java). See dsl_strings.
+    strip_indent: str = "java"
 
 
 class Store:

@@ -207,10 +207,31 @@ def _form_parameters(form_text: str, shown: str, project_name: str, procedure_na
     return ops
 
 
-def _procedure_ops(plugin: Plugin, plugin_dir: str) -> List[DslOp]:
+PROMOTE_SCRIPT = "dsl/promote.groovy"
+_PROCEDURE_STATEMENT = re.compile(r"^\s*procedure\s*[(\'\"]", re.MULTILINE)
+
+
+def _refuse_promote_script_procedures(plugin: Plugin, plugin_dir: str) -> None:
+    """A plugin with no dsl/procedures/<Name>/procedure.dsl whose promote.groovy declares procedures
+    itself (PluginLite's layout): promotion reads the plugin's files instead of running promote.groovy,
+    so it would make none of them. Refused in one line instead of promoted with no procedures."""
+    path = os.path.join(plugin_dir, *PROMOTE_SCRIPT.split("/"))
+    if not os.path.isfile(path):
+        return
+    text = _read_text(path, PROMOTE_SCRIPT)
+    found = _PROCEDURE_STATEMENT.search(text)
+    if found is not None:
+        line = text.count("\n", 0, found.start()) + 1 + text[found.start():found.end()].count("\n")
+        raise _invalid(f"plugin {plugin.name}: {PROMOTE_SCRIPT}:{line}: the promote script creates "
+                       f"procedures itself (PluginLite style); the emulator does not run promote.groovy and "
+                       f"promotes only procedures written as {PROCEDURES_DIR}/<Name>/procedure.dsl")
+
+
+def _procedure_ops(store: Store, plugin: Plugin, plugin_dir: str) -> List[DslOp]:
     ops: List[DslOp] = []
     root = os.path.join(plugin_dir, *PROCEDURES_DIR.split("/"))
     if not os.path.isdir(root):
+        _refuse_promote_script_procedures(plugin, plugin_dir)
         return ops
     for folder in sorted(os.listdir(root)):  # [U] BasePlugin walks in file-system order
         folder_path = os.path.join(root, folder)
@@ -224,7 +245,8 @@ def _procedure_ops(plugin: Plugin, plugin_dir: str) -> List[DslOp]:
         binding = {"pluginName": plugin.name, "pluginKey": plugin.key, "pluginDir": plugin_dir,
                    "procName": folder}
         text = _read_text(os.path.join(folder_path, dsl_name), shown)
-        procedure_ops = parse_dsl(text, shown, binding=binding, project_name=plugin.name)
+        procedure_ops = parse_dsl(text, shown, binding=binding, project_name=plugin.name,
+                                  strip_indent=store.settings.strip_indent)
         ops.extend(procedure_ops)
         form_path = os.path.join(folder_path, "form.xml")
         if not os.path.isfile(form_path):
@@ -264,7 +286,7 @@ def promotion_ops(store: Store, plugin_name: str) -> List[DslOp]:
                          source))
     ops.extend(_property_ops(plugin_dir, plugin.name, keep_extension))
     try:
-        ops.extend(_procedure_ops(plugin, plugin_dir))
+        ops.extend(_procedure_ops(store, plugin, plugin_dir))
     except DslError as exc:
         # One error for the whole promotion: the plugin and where in its jar the DSL failed.
         raise CommanderError(exc.code, f"plugin {plugin.name}: {exc.message}", where=exc.where) from None

@@ -9,6 +9,7 @@ commander-api.md §4; every choice taken on trust is marked [U].
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, Iterable, List, MutableMapping, Optional, Union
 
@@ -337,12 +338,33 @@ class PluginNode(Node):
     }
 
 
+class ServerSettingsNode(Node):
+    """`/server/settings`: the server settings a plugin reads (pluginsDirectory), read only."""
+
+    name = "settings"
+    label = "the server settings"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    INTRINSICS: ClassVar[Dict[str, Getter]] = {
+        # The folder plugins are unpacked in, also COMMANDER_PLUGINS of a step.
+        "pluginsDirectory": lambda n: os.path.join(n.store.workspace_root, "plugins"),
+    }
+
+
 class ServerNode(Node):
     name = "server"
     label = "the server"
 
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    INTRINSICS: ClassVar[Dict[str, Getter]] = {
+        # [U] the name agents reach the server by (COMMANDER_SERVER); a real server answers its host name.
+        "hostName": lambda n: n.store.settings.server_host,
+        "settings": lambda n: ServerSettingsNode(n.store),
+    }
 
     def custom(self) -> Optional[PropertySheet]:
         return self.store.server_properties

@@ -11,9 +11,19 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Sequence
 
 from .job_graph import JobNode, JobStepNode
-from .model import Credential, FormalParameter, Job, JobStep, Plugin, Procedure, Project, Step
+from .model import (
+    Credential,
+    FormalOutputParameter,
+    FormalParameter,
+    Job,
+    JobStep,
+    Plugin,
+    Procedure,
+    Project,
+    Step,
+)
 from .properties import custom_resolved, record
-from .schema import FORMAL_PARAMETER, PROCEDURE, PROJECT, STEP, Field, flag
+from .schema import FORMAL_OUTPUT_PARAMETER, FORMAL_PARAMETER, PROCEDURE, PROJECT, STEP, Field, flag
 
 Record = Dict[str, Any]
 
@@ -56,6 +66,12 @@ def formal_parameter_record(proc: Procedure, param: FormalParameter) -> Record:
     return {"formalParameterName": param.name, "formalParameterId": param.id,
             "projectName": proc.project_name, "procedureName": proc.name,
             **render_fields(param, FORMAL_PARAMETER.fields)}
+
+
+def formal_output_parameter_record(proc: Procedure, param: FormalOutputParameter) -> Record:
+    return {"formalOutputParameterName": param.name, "formalOutputParameterId": param.id,
+            "projectName": proc.project_name, "procedureName": proc.name,
+            **render_fields(param, FORMAL_OUTPUT_PARAMETER.fields)}
 
 
 def credential_record(cred: Credential) -> Record:

@@ -8,6 +8,7 @@ with the same message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple, Union
 
@@ -21,7 +22,7 @@ class Field:
 
     arg: str
     attr: str
-    kind: str = "str"  # "str" | "bool"
+    kind: str = "str"  # "str" | "bool" | "int" (a whole number, written as a string)
     choices: Tuple[str, ...] = ()
 
 
@@ -46,11 +47,16 @@ class ObjectSchema:
 
 
 PROJECT = ObjectSchema("project", "projectName", (Field("description", "description"),))
+_TIME_UNITS = ("hours", "minutes", "seconds")
+# The createProcedure fields, as generateDsl writes them for every procedure (with credentialName).
 PROCEDURE = ObjectSchema("procedure", "procedureName", (
     Field("description", "description"),
     Field("resourceName", "resource_name"),
     Field("workspaceName", "workspace_name"),
     Field("jobNameTemplate", "job_name_template"),
+    Field("credentialName", "credential_name"),
+    Field("timeLimit", "time_limit"),
+    Field("timeLimitUnits", "time_limit_units", choices=_TIME_UNITS),
 ))
 # Every createStep field of commander-api.md §5; ordering (before/afterProcedureStep) and actualParameter
 # are arguments of their own, not fields.
@@ -65,7 +71,7 @@ STEP = ObjectSchema("step", "stepName", (
     Field("parallel", "parallel", "bool"),
     Field("errorHandling", "error_handling", choices=ERROR_HANDLING),
     Field("timeLimit", "time_limit"),
-    Field("timeLimitUnits", "time_limit_units", choices=("hours", "minutes", "seconds")),
+    Field("timeLimitUnits", "time_limit_units", choices=_TIME_UNITS),
     Field("resourceName", "resource_name"),
     Field("workspaceName", "workspace_name"),
     Field("workingDirectory", "working_directory"),
@@ -87,6 +93,17 @@ FORMAL_PARAMETER = ObjectSchema("formalParameter", "formalParameterName", (
     Field("description", "description"),
     Field("label", "label"),
     Field("expansionDeferred", "expansion_deferred", "bool"),
+    # createFormalParameter fields that generateDsl writes (CloudBees API reference, formalParameter):
+    Field("orderIndex", "order_index", "int"),
+    Field("checkedValue", "checked_value"),
+    Field("uncheckedValue", "unchecked_value"),
+    Field("dependsOn", "depends_on"),
+    Field("renderCondition", "render_condition"),
+    Field("simpleList", "simple_list"),
+))
+# formalOutputParameter: a name and a description (CloudBees DSL reference; generateDsl writes both).
+FORMAL_OUTPUT_PARAMETER = ObjectSchema("formalOutputParameter", "formalOutputParameterName", (
+    Field("description", "description"),
 ))
 PROPERTY = ObjectSchema("property", "propertyName", (
     Field("value", "value"),
@@ -94,7 +111,8 @@ PROPERTY = ObjectSchema("property", "propertyName", (
     Field("description", "description"),
 ))
 
-SCHEMAS: Dict[str, ObjectSchema] = {s.kind: s for s in (PROJECT, PROCEDURE, STEP, FORMAL_PARAMETER, PROPERTY)}
+SCHEMAS: Dict[str, ObjectSchema] = {s.kind: s for s in (PROJECT, PROCEDURE, STEP, FORMAL_PARAMETER,
+                                                         FORMAL_OUTPUT_PARAMETER, PROPERTY)}
 
 
 # ------------------------------------------------------------------------------------------ values
@@ -145,6 +163,8 @@ def coerce(field: Field, value: Any) -> Union[str, bool]:
     if field.kind == "bool":
         return parse_bool(value, field.arg)
     text = text_value(field.arg, value)
+    if field.kind == "int" and not re.fullmatch(r"-?[0-9]+", text.strip()):
+        raise FieldValueError(field.arg, f"'{field.arg}' expects a whole number, got {describe_value(value)}")
     if field.choices and text not in field.choices:
         raise FieldValueError(field.arg, f"'{field.arg}' must be one of {', '.join(field.choices)}; "
                                          f"got '{text}'")

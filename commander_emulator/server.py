@@ -16,7 +16,8 @@ URLs:
     `GET|DELETE /__emulator__/requests`      the request log {"request": [{"api", "wire"}], "count": {api: n}}
                                              in the order calls finished / clear it
     `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun",
-                                              "topLevelParent": "none"|"job"|"rootStep", "defaultShell": ...}
+                                              "topLevelParent": "job"|"none"|"rootStep", "defaultShell": ...,
+                                              "stripIndent": "java"|"groovy"}
   The control endpoint needs no session: it exists only on the emulator, which listens on loopback.
 """
 
@@ -41,6 +42,7 @@ from .dispatch import Dispatcher
 from .engine import Engine
 from .errors import CommanderError, invalid
 from .faults import DroppedConnection, Faults, RequestLog
+from .dsl_strings import STRIP_INDENT_MODES
 from .model import TOP_LEVEL_PARENTS, UNREACHED_OUTCOMES, Store
 from .schema import parse_bool
 from .ui import UI_JOB, is_run_link, job_page, read_run_link, run_form_page
@@ -225,6 +227,7 @@ class Emulator:
             return json_response({"unreachedOutcome": settings.unreached_outcome,
                                   "topLevelParent": settings.top_level_parent,
                                   "defaultShell": settings.default_shell,
+                                  "stripIndent": settings.strip_indent,
                                   "serverHost": settings.server_host,
                                   "serverPort": str(settings.server_port)})
         return _text(f"No such control: {CONTROL}{what} (expected faults, requests or settings)", 404)
@@ -246,6 +249,8 @@ class Emulator:
                 settings.top_level_parent = body["topLevelParent"]
             if body.get("defaultShell"):
                 settings.default_shell = str(body["defaultShell"])
+            if body.get("stripIndent") is not None:
+                settings.strip_indent = body["stripIndent"]
 
 
 # The settings PUT accepts, with their allowed values (empty: any text).
@@ -253,6 +258,7 @@ _SETTINGS: Dict[str, Tuple[str, ...]] = {
     "unreachedOutcome": UNREACHED_OUTCOMES,
     "topLevelParent": TOP_LEVEL_PARENTS,
     "defaultShell": (),
+    "stripIndent": STRIP_INDENT_MODES,
 }
 
 

@@ -70,7 +70,7 @@ def test_top_level_procedure_uses_the_enclosing_project() -> None:
 
 def test_top_level_procedure_without_a_project_is_refused() -> None:
     err = error_of("procedure 'Run', { }")
-    assert "bad.dsl:1" in err.message and "'procedure' is not allowed at the top level" in err.message
+    assert "bad.dsl:1" in err.message and "procedure 'Run' at the top level needs a project" in err.message
 
 
 def test_comments_imports_semicolons_and_defs() -> None:
@@ -244,8 +244,8 @@ def test_only_text_may_be_read_from_a_file(tmp_path: Any) -> None:
     ("project 'P', {\n  procedure 'Q', {\n    frobnicate 'x'\n  }\n}", 3, "unknown DSL method 'frobnicate'"),
     ("def i = 0\nwhile (true) { }", 2, "'while' is not supported"),
     ("project 'P', {\n  if (x) { }\n}", 2, "'if' is not supported"),
-    ("project 'P', {\n  procedure 'Q', {\n    formalParameter 'a', { }\n  }\n}", 3,
-     "a closure is not allowed after formalParameter"),
+    ("project 'P', {\n  procedure 'Q', {\n    formalParameter 'a', {\n      colour = 'red'\n    }\n  }\n}", 4,
+     "'colour' is not a field of formalParameter 'a'"),
     ("project 'P', description: {\n}", 1, "a closure is not allowed here"),
     ("project 'P', {\n  procedure 'Q', {\n    step 's', command: 'x', retries: 3\n  }\n}", 3,
      "unknown argument 'retries' for step"),
@@ -263,7 +263,8 @@ def test_only_text_may_be_read_from_a_file(tmp_path: Any) -> None:
     ("project 'P', {\n  procedure 'Q', {\n    step 's', command: 'x', command: 'y'\n  }\n}", 3,
      "argument 'command' given twice"),
     ("project 'P', {\n  description = undefinedThing\n}", 2, "unknown variable 'undefinedThing'"),
-    ("project 'P', {\n  description = 'x'.trim()\n}", 2, "method call '.trim(...)' is not supported"),
+    ("project 'P', {\n  description = 'x'.toUpperCase()\n}", 2,
+     "method call '.toUpperCase(...)' on 'x' is not supported"),
     ("project 'P', {\n  description = println('x')\n}", 2, "method call 'println(...)'"),
     ("project 'P', {\n  description = \"${a + b}\"\n}", 2, "only ${name} or ${a.b} interpolation"),
     ("project 'P', {\n  description = 'x' - 'y'\n}", 2, "unexpected character '-'"),

@@ -90,6 +90,9 @@ def test_global_objects_read_parameters_custom_properties_and_intrinsics(world):
     assert evaluate(ctx, "typeof myJob.outputs") == "object"
     assert evaluate(ctx, 'myJob.jobSteps["step 1"].outcome') == "skipped"
     assert evaluate(ctx, "myJobStep.stepName + '<' + myJobStep.parent.stepName") == "verify<Call Subproc"
+    # the call step's parent: the job, as /myParent is at the top level (topLevelParent default "job")
+    assert evaluate(ctx, "myJobStep.parent.parent.jobName") == "job_2"
+    world.store.settings.top_level_parent = "none"
     assert evaluate(ctx, "myJobStep.parent.parent === undefined") == "true"
     assert evaluate(ctx, "myCall.target") == "prod"
     assert evaluate(ctx, "myProject.level + '/' + myProcedure.procedureName") == "project/Deploy"
@@ -167,6 +170,7 @@ def test_runtime_error_is_an_invalid_script_error(world):
 
 
 def test_get_property_with_a_non_object_first_argument_is_a_script_error(world):
+    world.store.settings.top_level_parent = "none"  # a top-level step's parent is then undefined
     err = _script_error(world.step_ctx(world.top_step), "getProperty(myJobStep.parent, 'stepName')")
     assert err.code == "InvalidScript" and "first argument is not a CD/RO object" in err.message
 

@@ -193,6 +193,9 @@ def test_parent_of_a_job_step_is_the_call_step_and_absent_at_top_level(world):
     inner = world.inner_step
     assert get_property(ctx, f"/jobSteps/{inner.id}/parent/stepName") == "Call Subproc"
     assert get_property(ctx, f"/jobSteps/{inner.id}/parent/jobSteps/upload/outcome") == "skipped"
+    # topLevelParent default "job": the parent of a top-level step is the job, as /myParent is
+    assert get_property(ctx, f"/jobSteps/{world.top_step.id}/parent/jobName") == world.job.name
+    world.store.settings.top_level_parent = "none"
     err = _error(get_property, ctx, f"/jobSteps/{world.top_step.id}/parent/stepName")
     assert err.code == "NoSuchProperty" and "'parent'" in err.message
 

@@ -15,7 +15,15 @@ from commander_emulator.dispatch import Dispatcher
 from commander_emulator.engine import Engine
 from commander_emulator.errors import CommanderError
 from commander_emulator.faults import Faults, RequestLog
-from commander_emulator.model import FormalParameter, Procedure, Project, Property, Step, Store
+from commander_emulator.model import (
+    FormalOutputParameter,
+    FormalParameter,
+    Procedure,
+    Project,
+    Property,
+    Step,
+    Store,
+)
 from commander_emulator.schema import SCHEMAS, Field, ObjectSchema
 
 pytestmark = pytest.mark.emulator_only
@@ -25,7 +33,8 @@ Call = Callable[..., Dict[str, Any]]
 KINDS = tuple(SCHEMAS.values())
 # A fresh model object of each kind, for the defaults a test value must differ from.
 BLANK = {"project": Project(name="x"), "procedure": Procedure(name="x", project_name="x"),
-         "step": Step(name="x"), "formalParameter": FormalParameter(name="x"), "property": Property(name="x")}
+         "step": Step(name="x"), "formalParameter": FormalParameter(name="x"), "property": Property(name="x"),
+         "formalOutputParameter": FormalOutputParameter(name="x")}
 
 
 @pytest.fixture
@@ -43,6 +52,8 @@ def valid_value(schema: ObjectSchema, field: Field) -> Any:
         return not getattr(BLANK[schema.kind], field.attr)
     if field.choices:
         return field.choices[-1]
+    if field.kind == "int":
+        return "7"
     return f"{field.arg}-value"
 
 
@@ -64,7 +75,9 @@ def dsl_for(kind: str, project: str, named: Dict[str, Any]) -> str:
     fields = ", ".join(f"{name}: {groovy(value)}" for name, value in named.items())
     inner = {"project": None, "procedure": f"procedure 'Q', {fields}", "property": f"property 'x', {fields}",
              "step": f"procedure 'Q', {{\n    step 's', {fields}\n  }}",
-             "formalParameter": f"procedure 'Q', {{\n    formalParameter 'f', {fields}\n  }}"}[kind]
+             "formalParameter": f"procedure 'Q', {{\n    formalParameter 'f', {fields}\n  }}",
+             "formalOutputParameter":
+                 f"procedure 'Q', {{\n    formalOutputParameter 'f', {fields}\n  }}"}[kind]
     if inner is None:
         return f"project '{project}', {fields}\n"
     return f"project '{project}', {{\n  {inner}\n}}\n"
@@ -84,6 +97,9 @@ def create_with_api(call: Call, kind: str, project: str, named: Dict[str, Any]) 
     call("createProcedure", projectName=project, procedureName="Q")
     if kind == "step":
         call("createStep", projectName=project, procedureName="Q", stepName="s", **named)
+    elif kind == "formalOutputParameter":
+        call("createFormalOutputParameter", projectName=project, procedureName="Q",
+             formalOutputParameterName="f", **named)
     else:
         call("createFormalParameter", projectName=project, procedureName="Q", formalParameterName="f",
              **named)
@@ -99,6 +115,9 @@ def stored_record(call: Call, kind: str, project: str) -> Dict[str, Any]:
         return call("getStep", **where, stepName="s")["step"]
     if kind == "formalParameter":
         return call("getFormalParameter", **where, formalParameterName="f")["formalParameter"]
+    if kind == "formalOutputParameter":
+        return call("getFormalOutputParameter", **where,
+                    formalOutputParameterName="f")["formalOutputParameter"]
     return call("getProperty", projectName=project, propertyName="x", expand="0")["property"]
 
 
@@ -123,7 +142,7 @@ def test_a_procedure_takes_its_workspace_in_the_dsl_as_in_create_procedure(call:
 
 
 def checked_fields() -> List[Tuple[ObjectSchema, Field]]:
-    return [(s, f) for s in KINDS for f in s.fields if f.kind == "bool" or f.choices]
+    return [(s, f) for s in KINDS for f in s.fields if f.kind in ("bool", "int") or f.choices]
 
 
 @pytest.mark.parametrize("schema, field", checked_fields(),

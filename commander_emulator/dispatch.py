@@ -58,6 +58,14 @@ class Dispatcher:
         finally:
             self.request_log.record(api, wire)
 
+    def record_exchange(self, wire: str, calls: int, session: Optional[Session]) -> None:
+        """Log one HTTP round trip of `calls` API calls, with the job whose step session sent it."""
+        job_id = ""
+        if session is not None:
+            with self.store.lock:
+                job_id = next((j.id for j in self.store.jobs.values() if j.session_id == session.id), "")
+        self.request_log.record_exchange(wire, calls, job_id)
+
     def _apply_fault(self, api: str) -> Optional[Fault]:
         """Apply what an armed fault does before the call; the fault, for what it does after."""
         fault = self.faults.take(api)

@@ -90,13 +90,36 @@ class Faults:
             self._armed.clear()
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request of the REST or XML wire: how many API calls it carried (an XML batch carries
+    several), and the job whose step session sent it ("" for any other caller)."""
+
+    wire: str
+    calls: int
+    job_id: str = ""
+
+    def as_dict(self) -> Dict[str, str]:
+        return {"wire": self.wire, "calls": str(self.calls), "jobId": self.job_id}
+
+
 class RequestLog:
-    """Thread-safe record of API calls: counts per API name and the ordered (api, wire) entries."""
+    """Thread-safe record of API calls: counts per API name and the ordered (api, wire) entries; and the
+    HTTP exchanges (round trips) that carried them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: List[Tuple[str, str]] = []
         self._counts: Counter = Counter()
+        self._exchanges: List[Exchange] = []
+
+    def record_exchange(self, wire: str, calls: int, job_id: str = "") -> None:
+        with self._lock:
+            self._exchanges.append(Exchange(wire, calls, job_id))
+
+    def exchanges(self) -> List[Exchange]:
+        with self._lock:
+            return list(self._exchanges)
 
     def record(self, api: str, wire: str) -> None:
         with self._lock:
@@ -119,3 +142,4 @@ class RequestLog:
         with self._lock:
             self._entries.clear()
             self._counts.clear()
+            self._exchanges.clear()

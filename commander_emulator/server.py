@@ -39,10 +39,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .dispatch import Dispatcher
+from .dsl_strings import STRIP_INDENT_MODES
 from .engine import Engine
 from .errors import CommanderError, invalid
 from .faults import DroppedConnection, Faults, RequestLog
-from .dsl_strings import STRIP_INDENT_MODES
 from .model import TOP_LEVEL_PARENTS, UNREACHED_OUTCOMES, Store
 from .schema import parse_bool
 from .ui import UI_JOB, is_run_link, job_page, read_run_link, run_form_page
@@ -219,7 +219,8 @@ class Emulator:
                 self.request_log.clear()
                 return json_response({})
             return json_response({"request": [{"api": a, "wire": w} for a, w in self.request_log.entries()],
-                                  "count": {k: str(v) for k, v in self.request_log.counts().items()}})
+                                  "count": {k: str(v) for k, v in self.request_log.counts().items()},
+                                  "exchange": [e.as_dict() for e in self.request_log.exchanges()]})
         if what == "settings":
             if method == "PUT":
                 self._put_settings(_json_body(request))

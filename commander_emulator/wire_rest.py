@@ -135,6 +135,7 @@ def handle_rest(dispatcher: Dispatcher, request: Request) -> Response:
         args.update(_body_args(request))
         args.update(path_args)
         session = dispatcher.authenticator.session_for(request) if api != "login" else None
+        dispatcher.record_exchange("rest", 1, session)
         result = dispatcher.call(api, args, session, wire="rest")
     except CommanderError as exc:
         return error_response(exc)

@@ -194,6 +194,7 @@ def handle_xml(dispatcher: Dispatcher, request: Request) -> Response:
     # A batch may open with a login whose session the later requests use; otherwise no session is a 401.
     if session is None and items[0][1] != "login":
         return envelope_error(invalid_session(), 401)
+    dispatcher.record_exchange("xml", len(items), session)
     responses = _responses_root()
     new_session: Optional[Session] = None
     # Every mode runs the requests one by one, in order [U: "single" is no real transaction here].

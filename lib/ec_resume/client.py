@@ -290,6 +290,37 @@ class CommanderClient:
         # [U] Gateways and proxies answer without CD/RO's error body; ectool calls that InternalFault.
         return refused("InternalFault", f"{api}: HTTP {status} without a CD/RO error body", status)
 
+    def post_xml(self, api: str, envelope: bytes, *, idempotent: bool) -> bytes:
+        """POST an XML API envelope to /commanderRequest (the wire of ectool and its batches); the
+        reply's bytes. Retried like `call` when `idempotent`. The session goes as the cookie, as for REST.
+        """
+        url = self.base_url + "/commanderRequest"
+        deadline = self._clock() + self.timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = {**self._headers(False), "Content-Type": "text/xml; charset=utf-8",
+                       "Accept": "text/xml"}
+            try:
+                answer = exchange("POST", url, envelope, headers, deadline=deadline, clock=self._clock,
+                                  context=self._ssl if url.startswith("https:") else None)
+                if answer.status >= 500:
+                    raise refused("ServerNotReady" if answer.status == 503 else "InternalFault",
+                                  f"{api}: HTTP {answer.status}", answer.status)
+                if answer.status >= 400:
+                    raise refused("InvalidSession" if answer.status == 401 else "InvalidRequest",
+                                  f"{api}: HTTP {answer.status} from /commanderRequest", answer.status)
+                return answer.body
+            except CommanderApiError as exc:
+                if self._retry_after(exc, idempotent, attempt, deadline, "POST", "/commanderRequest"):
+                    continue
+                raise
+
+    @property
+    def session_id(self) -> Optional[str]:
+        """The session the calls send (a secret: never log it)."""
+        return self._session_id
+
     # ------------------------------------------------------------------------------------- the API
 
     def _locator(self, locator: Mapping[str, Any]) -> Dict[str, Any]:

@@ -211,6 +211,12 @@ def cmd_status(client: CommanderClient, args: argparse.Namespace, show: Output, 
         job = fetch_job(client, args.job)
     except JobNotFound as exc:  # not a refusal here: there is nothing to restart, only nothing to show
         raise CliError(str(exc), EXIT_SERVER) from None
+    show_status(client, job, show)
+    return EXIT_OK
+
+
+def show_status(client: CommanderClient, job: Mapping[str, Any], show: Output) -> None:
+    """The job's steps with outcomes and summaries, and its lineage (`status`, and the end of --wait)."""
     steps = step_statuses(job, step_summaries(client, job))
     lineage = read_lineage(client, str(job.get("jobId", "")))
     if show.as_json:
@@ -218,7 +224,6 @@ def cmd_status(client: CommanderClient, args: argparse.Namespace, show: Output, 
     else:
         labels = job_labels(client, [lineage.resumes, lineage.chain_root, *lineage.resumed_by])
         show.out.write(render_status(job, steps, lineage, labels))
-    return EXIT_OK
 
 
 def _request(args: argparse.Namespace, env: Mapping[str, str], dry_run: bool) -> RestartRequest:
@@ -304,7 +309,7 @@ def cmd_restart(client: CommanderClient, args: argparse.Namespace, show: Output,
     if show.as_json:
         _show_plan(show, launch.plan, newJobId=launch.new_job_id, outcome=outcome)
     else:
-        show.out.write(render_status(finished, step_statuses(finished, {})))
+        show_status(client, finished, show)
     if outcome == "error":
         raise CliError(f"job {job_label(finished)} finished with outcome error", EXIT_SERVER)
     return EXIT_OK

@@ -66,7 +66,7 @@ def duration(record: Mapping[str, Any]) -> str:
     return format_seconds((finish - start).total_seconds())
 
 
-def _table(rows: Sequence[Sequence[str]]) -> List[str]:
+def table(rows: Sequence[Sequence[str]]) -> List[str]:
     """Left-aligned columns two spaces apart; the last column is not padded."""
     if not rows:
         return []
@@ -98,7 +98,7 @@ def render_status(job: Mapping[str, Any]) -> str:
     rows = [["STEP", "OUTCOME", "DURATION"]]
     for row in step_rows(job):
         rows.append([INDENT * row.depth + row.record.step_name, _state(row.raw), duration(row.raw)])
-    lines = [header + (f"  {took}" if took else "")] + _table(rows)
+    lines = [header + (f"  {took}" if took else "")] + table(rows)
     lines.append(f"outcome: {_state(job)}")
     return "\n".join(lines) + "\n"
 
@@ -215,6 +215,7 @@ WORDS = {
     Reason.ODD_NAME: "name cannot be addressed in a property path; it always runs",
     Reason.PATH_UNVERIFIED: "its path does not lead back to the step",
     Reason.AT_OR_AFTER_START_STEP: "at or after the start step",
+    Reason.RUN_AGAIN: "what it produced could not be restored, so it runs again",
     Reason.STEP_NOT_IN_JOB: "new in the procedure",
     Reason.NEVER_REACHED: "never reached",
     Reason.FAILURE_POINT_UNKNOWN: ("the job has no record of where it failed (no CreateRestartLink step): "
@@ -275,4 +276,4 @@ def render_plan(plan: RestartPlan) -> str:
               f"jobs read: {', '.join(plan.chain)} (at most {plan.max_depth})")
     rows = [["ACTION", "STEP", "REASON"]]
     rows += [[line.action, INDENT * line.depth + line.name, line.reason] for line in plan.lines]
-    return "\n".join([header] + _table(rows) + [plan.summary()]) + "\n"
+    return "\n".join([header] + table(rows) + [plan.summary()]) + "\n"

@@ -12,13 +12,15 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .job_steps import StepRow, actual_parameters, step_rows
 from .lineage import Lineage
-from .report import duration, job_label
+from .report import duration, job_label, table
+from .rest_json import as_list
 from .resume_rule import JOB_TO_RESTART
 
 INDENT = "  "
 RESUME_CONDITION_MARK = "resume/runCondition"  # the property every resumable step's condition names
 SKIPPED_BY_RESUME = "skipped by the resume"
 SKIPPED_BY_CONDITION = "skipped by its own run condition"
+ALL_STEPS_SKIPPED = "all of its steps skipped"
 NEVER_REACHED = "never reached"
 
 
@@ -56,7 +58,17 @@ def skip_note(row: StepRow, resumes: bool) -> str:
     condition = str(row.raw.get("condition") or "")
     if resumes and RESUME_CONDITION_MARK in condition:
         return SKIPPED_BY_RESUME
+    if not condition.strip() and _all_children_skipped(row.raw):
+        return ALL_STEPS_SKIPPED  # [U] a call whose steps were all skipped ends skipped (roll-up)
     return SKIPPED_BY_CONDITION
+
+
+def _all_children_skipped(raw: Mapping[str, Any]) -> bool:
+    called = raw.get("calledProcedure")
+    children = as_list(called.get("jobStep")) if isinstance(called, Mapping) else []
+    return bool(children) and all(isinstance(child, Mapping) and
+                                  str(child.get("outcome") or "").strip().lower() == "skipped"
+                                  for child in children)
 
 
 def step_statuses(job: Mapping[str, Any], summaries: Mapping[str, str]) -> List[StepStatus]:
@@ -70,12 +82,6 @@ def step_statuses(job: Mapping[str, Any], summaries: Mapping[str, str]) -> List[
                                 note=skip_note(row, resumes),
                                 summary=" ".join(summaries.get(record.job_step_id, "").split())))
     return found
-
-
-def _table(rows: Sequence[Sequence[str]]) -> List[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return ["  ".join([cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]).rstrip()
-            for row in rows]
 
 
 def _job_state(job: Mapping[str, Any]) -> str:
@@ -113,7 +119,7 @@ def render_status(job: Mapping[str, Any], steps: Sequence[StepStatus], lineage: 
         note = f"({step.note}) " if step.note else ""
         rows.append([INDENT * step.depth + step.name, step.state, step.duration or "-",
                      (note + step.summary).strip()])
-    lines = [header + (f"  {took}" if took else "")] + _table(rows)
+    lines = [header + (f"  {took}" if took else "")] + table(rows)
     if lineage is not None:
         lines += lineage_lines(lineage, labels or {})
     lines.append(f"outcome: {_job_state(job)}")

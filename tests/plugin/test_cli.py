@@ -204,6 +204,10 @@ def test_plan_lists_what_a_restart_skips_and_the_restart_does_exactly_that(api, 
     assert params(second).get("deployCredential", "") == ""
     assert_plan_matches_run(plan1, second)
     assert out.splitlines()[-1] == "outcome: error"  # --wait printed the new job's status table
+    table = out.splitlines()
+    assert f"resumes: {j1} (chain root {j1})" in table  # ... with its lineage, as `status` shows it
+    assert any(line.startswith("deploy ") and line.endswith("(all of its steps skipped)")
+               for line in table), table
     skipped_once = {"build": 1, "package": 1, "unpack": 1, "verify": 1, "render": 1}
     assert runs(markers) == {**skipped_once, "announce": 2, "test": 2, "publish": 2}
 

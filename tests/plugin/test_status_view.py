@@ -61,3 +61,13 @@ def test_the_table_shows_duration_and_summary_and_the_lineage_comes_before_the_o
     assert data["lineage"]["resumedBy"] == {"12": "link"}
     assert [s["path"] for s in data["steps"]] == ["build", "test", "deploy", "deploy/jobSteps/upload"]
     assert data["steps"][1]["summary"] == "3 of 40 tests failed"
+
+
+def test_a_call_skipped_because_all_its_steps_were_skipped_says_so():
+    resumed = job("5", step("deploy", "skipped", condition="", calledProcedure={"jobStep": [
+        step("runCommand", "skipped"), step("verify", "skipped")]}),
+        step("docs", "skipped", condition="", calledProcedure={"jobStep": []}))
+    notes = {s.path: s.note for s in step_statuses(resumed, {})}
+    assert notes["deploy"] == "all of its steps skipped"
+    assert notes["deploy/jobSteps/runCommand"] == SKIPPED_BY_RESUME
+    assert notes["docs"] == SKIPPED_BY_CONDITION  # no steps to tell by: it was not the roll-up

@@ -10,6 +10,8 @@ the step runs. `decide` walks the rule's steps in the run condition's order; the
 4. it must be completed;
 5. the step's names must all be addressable in a property path, and the path must lead back to this very
    step (leading names that do not belong, such as a named root step, are dropped);
+   then a step the current job's ``ec_resume/runAgain/<path>`` names runs (ResumableStep could not
+   restore what it produced in that job);
 6. a step at, below, above or (by start time) after the start step runs;
 7. in that job, then back through the chain of restarts: a step that started after the job's failure
    runs, and so does every step of a job with no record of its failure point (unless the rule setting
@@ -39,6 +41,7 @@ DEFAULT_DONE_OUTCOMES: FrozenSet[str] = frozenset({"success"})
 DEFAULT_MAX_DEPTH = 10
 MAX_NESTING = 100  # the run condition gives up on deeper step trees (and runs the step)
 JOB_TO_RESTART = "jobToRestart"
+RUN_AGAIN = "ec_resume/runAgain"  # below the current job: <step path> -> why that step must run
 PLUGIN_KEY = "EC-Resume"
 RESTART_LINK_PROCEDURE = "CreateRestartLink"
 RULE_AFTER_FAILURE, RULE_PER_STEP = "afterFailure", "perStep"
@@ -129,6 +132,9 @@ class JobFacts:
     failed_at: str = ""  # ec_resume/failedAt
     failed_step: str = ""  # ec_resume/failedStep
     done_outcomes: str = ""  # the resumeDoneOutcomes parameter (read for the current job only)
+    # Paths under ec_resume/runAgain (current job only): a plugin step could not restore what the step
+    # produced (ResumableStep's outputs), so it runs again.
+    run_again: FrozenSet[str] = frozenset()
 
 
 # The job properties the rule reads, relative to the job (``/jobs/<id>/<name>``).
@@ -141,7 +147,8 @@ def step_facts(records: Mapping[str, StepRecord]) -> Dict[str, StepFacts]:
     return {path: StepFacts(r.outcome, r.start, r.job_step_id) for path, r in records.items()}
 
 
-def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]]) -> JobFacts:
+def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]],
+              run_again_paths: Sequence[str] = ()) -> JobFacts:
     """A getJobDetails `job` and its properties; `read` takes a path below the job (``ec_resume/failedAt``)
     and answers its value as the run condition reads it (expanded), None when missing or unreadable."""
 
@@ -149,9 +156,10 @@ def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]]) -> J
         return str(job.get(key) or "").strip()
 
     properties = {key: (read(name) or "").strip() for key, name in JOB_PROPERTIES.items()}
+    again = frozenset(p for p in run_again_paths if (read(RUN_AGAIN + "/" + p) or "").strip())
     return JobFacts(job_id=text("jobId"), project=text("projectName"), procedure=text("procedureName"),
                     status=text("status"), label=text("jobName") or text("jobId"),
-                    steps=step_facts(addressable_steps(job)), **properties)
+                    steps=step_facts(addressable_steps(job)), run_again=again, **properties)
 
 
 # ------------------------------------------------------------------------------------------- decision
@@ -169,6 +177,7 @@ class Reason(str, Enum):
     ODD_NAME = "ODD_NAME"  # a name with / [ ] $ cannot be addressed in a property path
     PATH_UNVERIFIED = "PATH_UNVERIFIED"  # the step's path does not lead back to this very step
     AT_OR_AFTER_START_STEP = "AT_OR_AFTER_START_STEP"
+    RUN_AGAIN = "RUN_AGAIN"  # the current job's ec_resume/runAgain/<path> says so (outputs not restored)
     STEP_NOT_IN_JOB = "STEP_NOT_IN_JOB"  # new in the procedure, or a step that job never had
     RAN_AFTER_FAILURE = "RAN_AFTER_FAILURE"  # started after a step of that job failed
     FAILURE_POINT_UNKNOWN = "FAILURE_POINT_UNKNOWN"  # that job has no ec_resume/failedAt record
@@ -263,6 +272,8 @@ def decide(names: Sequence[str], job_step_id: str, current: JobFacts, jobs: JobL
     path = verified_path(names, job_step_id, current)
     if path is None:
         return run(Reason.PATH_UNVERIFIED)
+    if path in current.run_again:
+        return run(Reason.RUN_AGAIN, job.job_id)
     if _after_start_step(path, job, current):
         return run(Reason.AT_OR_AFTER_START_STEP, job.job_id)
     return done_in_chain(path, job, current, jobs, settings)

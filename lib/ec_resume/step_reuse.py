@@ -27,10 +27,8 @@ from .client_errors import NotFound
 from .job_steps import JOB_STEPS_JOINER, StepRow, step_rows
 from .planning import readable, rule_settings
 from .provenance import REUSED_SHEET, STEP_PROPERTY, Provenance, with_provenance
-from .resume_rule import JobFacts, RuleSettings, decide, job_facts
+from .resume_rule import RUN_AGAIN, JobFacts, RuleSettings, decide, job_facts
 from .xml_batch import Request
-
-RUN_AGAIN = "ec_resume/runAgain"  # /myJob/ec_resume/runAgain/<step path>: that step runs, whatever else
 
 
 def run_again_path(job_id: str, step_path: str) -> str:

@@ -641,6 +641,32 @@ def _chain_cases() -> List[RunConditionCase]:
     ]
 
 
+def _run_again_cases() -> List[RunConditionCase]:
+    """ResumableStep's restore step could not restore a step's outputs: this job's
+    ec_resume/runAgain/<path> makes exactly that step run; anything else there changes nothing."""
+    C = RunConditionCase
+
+    def again(**props: str) -> JobRecord:
+        return JobRecord(params={"jobToRestart": "earlier"}, props=props)
+
+    nested = SEP.join(NESTED_NAMES)
+    return [
+        C("runAgain names the step -> run", ("build",),
+          _one_earlier("success", current=again(**{"ec_resume/runAgain/build": "dist/a: missing"})), "true",
+          "RUN_AGAIN"),
+        C("runAgain names another step -> skip", ("build",),
+          _one_earlier("success", current=again(**{"ec_resume/runAgain/test": "changed"})), "false", "DONE"),
+        C("runAgain names a nested step -> run", NESTED_NAMES,
+          _one_earlier("success", NESTED, current=again(**{f"ec_resume/runAgain/{nested}": "x"})), "true",
+          "RUN_AGAIN"),
+        C("runAgain names the call around the step -> skip", NESTED_NAMES,
+          _one_earlier("success", NESTED, current=again(**{"ec_resume/runAgain/deploy": "x"})), "false",
+          "DONE"),
+        C("runAgain for a step that failed there -> run", ("build",),
+          _one_earlier("error", current=again(**{"ec_resume/runAgain/build": "x"})), "true", "RUN_AGAIN"),
+    ]
+
+
 CASES: List[RunConditionCase] = (_basic_cases() + _job_cases() + _path_cases() + _start_step_cases()
-                                 + _failure_cases() + _chain_cases())
+                                 + _failure_cases() + _chain_cases() + _run_again_cases())
 

@@ -50,7 +50,8 @@ def _reader(world: CaseWorld, prefix: str) -> Callable[[str], Optional[str]]:
 def python_decision(case: RunConditionCase) -> Decision:
     """The case through the Python rule, its inputs read the way the planner reads a server's."""
     world = CaseWorld(case)
-    current = job_facts(world.details(CURRENT_JOB), _reader(world, "/myJob/"))
+    details = world.details(CURRENT_JOB)
+    current = job_facts(details, _reader(world, "/myJob/"), list(addressable_steps(details)))
 
     def jobs(ref: str) -> Optional[JobFacts]:
         job_id = world.job_id(ref)

@@ -2,7 +2,8 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
 // A step is skipped only when the job named by this job's jobToRestart is a completed job of this same
 // project and procedure, this step's path leads back to this very step, the step is not at or after the
 // start step, and it is done in that job (or skipped there because that job resumed one where it is
-// done) without having started after that job's failure. Anything unsure runs the step.
+// done) without having started after that job's failure, and this job's ec_resume/runAgain does not
+// name it (ResumableStep could not restore what it produced). Anything unsure runs the step.
 // Valid ES5 with no square brackets anywhere, so the server's reference scanner sees one outer
 // reference only (so "(U)" marks what relies on an unverified server behaviour). It never throws: a
 // failure here runs the step.
@@ -178,7 +179,8 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
             return "true";
         }
         var path = stepPath();
-        if (path === "" || atOrAfterStartStep(jobId, path)) {
+        if (path === "" || read("/myJob/ec_resume/runAgain/" + path) !== "" ||
+                atOrAfterStartStep(jobId, path)) {
             return "true";
         }
         return doneIn(jobId, path, here, readSettings()) ? "false" : "true";

@@ -217,6 +217,9 @@ class Credential:
 class Project:
     name: str
     description: str = ""
+    resource_name: Optional[str] = None
+    workspace_name: Optional[str] = None
+    credential_name: Optional[str] = None
     procedures: OrderedDict[str, Procedure] = field(default_factory=OrderedDict)
     credentials: OrderedDict[str, Credential] = field(default_factory=OrderedDict)
     properties: PropertySheet = field(default_factory=PropertySheet)

@@ -46,7 +46,13 @@ class ObjectSchema:
         raise KeyError(f"{self.kind} has no field '{arg}'")
 
 
-PROJECT = ObjectSchema("project", "projectName", (Field("description", "description"),))
+# The createProject fields generateDsl writes (a project's default resource and workspace).
+PROJECT = ObjectSchema("project", "projectName", (
+    Field("description", "description"),
+    Field("resourceName", "resource_name"),
+    Field("workspaceName", "workspace_name"),
+    Field("credentialName", "credential_name"),
+))
 _TIME_UNITS = ("hours", "minutes", "seconds")
 # The createProcedure fields, as generateDsl writes them for every procedure (with credentialName).
 PROCEDURE = ObjectSchema("procedure", "procedureName", (

@@ -12,10 +12,11 @@ by wall-clock time.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Tuple
+from dataclasses import asdict, dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .errors import invalid
 
@@ -46,12 +47,80 @@ class Fault:
         }
 
 
+# Calls that a client may safely repeat: reads, and writes that leave the same state when done twice.
+IDEMPOTENT_WRITES = frozenset({"setProperty", "deleteProperty", "setOutputParameter", "login"})
+
+
+def is_idempotent(api: str) -> bool:
+    return api.startswith("get") or api in IDEMPOTENT_WRITES
+
+
+@dataclass
+class Chaos:
+    """Random faults on every call of the chosen APIs (default: the idempotent ones), from a seed.
+
+    Of the calls: `rate` fail, half with `error_code` (HTTP 503 for ServerNotReady) and half with a
+    dropped connection; `stall_rate` are held `stall` seconds (past the client's timeout) and then run.
+    `fired` counts what happened, by kind.
+    """
+
+    rate: float = 0.0
+    stall_rate: float = 0.0
+    stall: float = 0.0
+    seed: int = 0
+    apis: Optional[FrozenSet[str]] = None  # None: every idempotent API
+    error_code: str = "ServerNotReady"
+    fired: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1 or not 0 <= self.stall_rate <= 1 or self.rate + self.stall_rate > 1:
+            raise invalid("rate", "rate and stallRate between 0 and 1, together at most 1")
+        if self.stall < 0:
+            raise invalid("stall", "a number of seconds >= 0")
+        self._random = random.Random(self.seed)
+
+    def applies(self, api: str) -> bool:
+        return api in self.apis if self.apis is not None else is_idempotent(api)
+
+    def draw(self, api: str) -> Optional[Fault]:
+        """The fault for this call, if the dice say so; the caller holds the lock."""
+        if not self.applies(api):
+            return None
+        roll = self._random.random()
+        if roll < self.rate / 2:
+            kind, fault = "error", Fault(api=api, error_code=self.error_code)
+        elif roll < self.rate:
+            kind, fault = "drop", Fault(api=api, drop=True)
+        elif roll < self.rate + self.stall_rate:
+            kind, fault = "stall", Fault(api=api, latency=self.stall)
+        else:
+            self.fired["none"] += 1
+            return None
+        self.fired[kind] += 1
+        return fault
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"rate": repr(self.rate), "stallRate": repr(self.stall_rate), "stall": repr(self.stall),
+                "seed": str(self.seed), "apis": sorted(self.apis) if self.apis is not None else [],
+                "errorCode": self.error_code, "fired": {k: str(v) for k, v in sorted(self.fired.items())}}
+
+
 class Faults:
-    """Armed faults per API name; thread-safe. Faults for one API fire in the order they were injected."""
+    """Armed faults per API name, and an optional `Chaos`; thread-safe. Faults for one API fire in the
+    order they were injected; an armed fault wins over chaos."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: List[Fault] = []
+        self._chaos: Optional[Chaos] = None
+
+    def set_chaos(self, chaos: Optional[Chaos]) -> None:
+        with self._lock:
+            self._chaos = chaos
+
+    def chaos(self) -> Optional[Dict[str, object]]:
+        with self._lock:
+            return self._chaos.as_dict() if self._chaos is not None else None
 
     def inject(self, api: str, error_code: Optional[str] = None, latency: float = 0.0, drop: bool = False,
                count: int = 1, drop_after: bool = False) -> Fault:
@@ -79,15 +148,17 @@ class Faults:
                         self._armed.remove(fault)
                     return Fault(api=fault.api, error_code=fault.error_code, latency=fault.latency,
                                  drop=fault.drop, drop_after=fault.drop_after, remaining=1)
-        return None
+            return self._chaos.draw(api) if self._chaos is not None else None
 
     def pending(self) -> List[Fault]:
         with self._lock:
             return [Fault(**asdict(f)) for f in self._armed]
 
     def clear(self) -> None:
+        """Disarm every fault and stop chaos."""
         with self._lock:
             self._armed.clear()
+            self._chaos = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ URLs:
     `GET|POST|DELETE /__emulator__/faults`   list / inject / clear faults. POST body (JSON):
         {"api": "getProperty", "errorCode": "ServerNotReady", "latency": 0.5, "drop": false, "count": 1}
         ("dropAfter": true runs the call, then drops the reply)
+    `GET|PUT|DELETE /__emulator__/chaos`     random faults from a seed on the idempotent APIs (or "apis"):
+        {"rate": 0.2, "stallRate": 0.05, "stall": 3, "seed": 1, "errorCode": "ServerNotReady"}; GET shows
+        it with the count of what fired; DELETE (or DELETE /faults) stops it
     `GET|DELETE /__emulator__/requests`      the request log {"request": [{"api", "wire"}], "count": {api: n}}
                                              in the order calls finished / clear it
     `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun",
@@ -42,7 +45,7 @@ from .dispatch import Dispatcher
 from .dsl_strings import STRIP_INDENT_MODES
 from .engine import Engine
 from .errors import CommanderError, invalid
-from .faults import DroppedConnection, Faults, RequestLog
+from .faults import Chaos, DroppedConnection, Faults, RequestLog
 from .model import TOP_LEVEL_PARENTS, UNREACHED_OUTCOMES, Store
 from .schema import parse_bool
 from .ui import UI_JOB, is_run_link, job_page, read_run_link, run_form_page
@@ -214,6 +217,12 @@ class Emulator:
                 self.faults.clear()
                 return json_response({})
             return json_response({"fault": [f.as_dict() for f in self.faults.pending()]})
+        if what == "chaos":
+            if method == "PUT":
+                self.faults.set_chaos(_chaos(_json_body(request)))
+            elif method == "DELETE":
+                self.faults.set_chaos(None)
+            return json_response({"chaos": self.faults.chaos() or {}})
         if what == "requests":
             if method == "DELETE":
                 self.request_log.clear()
@@ -231,7 +240,7 @@ class Emulator:
                                   "stripIndent": settings.strip_indent,
                                   "serverHost": settings.server_host,
                                   "serverPort": str(settings.server_port)})
-        return _text(f"No such control: {CONTROL}{what} (expected faults, requests or settings)", 404)
+        return _text(f"No such control: {CONTROL}{what} (expected faults, chaos, requests or settings)", 404)
 
     def _put_settings(self, body: Dict[str, Any]) -> None:
         """Check every given setting first, then apply them all, so a bad one changes nothing."""
@@ -272,6 +281,20 @@ def _json_body(request: Request) -> Dict[str, Any]:
     if not isinstance(body, dict):
         raise CommanderError("InvalidArgument", "Request body: expected a JSON object")
     return body
+
+
+def _chaos(body: Dict[str, Any]) -> Chaos:
+    known = {"rate", "stallRate", "stall", "seed", "apis", "errorCode"}
+    unknown = set(body) - known
+    if unknown:
+        raise invalid(sorted(unknown)[0], "one of " + ", ".join(sorted(known)))
+    apis = body.get("apis")
+    if apis is not None and not (isinstance(apis, list) and all(isinstance(a, str) and a for a in apis)):
+        raise invalid("apis", "a list of API names, e.g. [\"getProperty\"]")
+    return Chaos(rate=_number(body, "rate", 0.0), stall_rate=_number(body, "stallRate", 0.0),
+                 stall=_number(body, "stall", 0.0), seed=int(_number(body, "seed", 0)),
+                 apis=frozenset(apis) if apis is not None else None,
+                 error_code=str(body.get("errorCode") or "ServerNotReady"))
 
 
 def _number(body: Dict[str, Any], name: str, default: float) -> float:

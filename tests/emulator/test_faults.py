@@ -183,3 +183,63 @@ def test_request_log_is_thread_safe() -> None:
     assert log.count("x") == 2000 and len(log.entries()) == 2000
     log.clear()
     assert log.count("x") == 0
+
+
+# ------------------------------------------------------------------------------------------- chaos
+
+
+def test_chaos_fails_idempotent_calls_at_its_rate_from_a_seed_and_spares_the_others(api: ServerApi) -> None:
+    """A seeded run is reproducible; runProcedure (not idempotent) is never touched by default."""
+    project, procedure = make_procedure(api.call, {"noop": {"command": "true"}}, prefix="Chaos")
+
+    def outcomes() -> List[str]:
+        seen = []
+        for _ in range(40):
+            try:
+                api.call("getServerStatus")
+                seen.append("ok")
+            except ApiError as exc:
+                seen.append(exc.code)
+            except requests.ConnectionError:
+                seen.append("drop")
+        return seen
+
+    try:
+        settings = api.control("PUT", "chaos", json={"rate": 0.5, "seed": 7})["chaos"]
+        assert settings["rate"] == "0.5" and settings["errorCode"] == "ServerNotReady"
+        first = outcomes()
+        api.control("PUT", "chaos", json={"rate": 0.5, "seed": 7})
+        assert outcomes() == first  # the same seed, the same faults
+        assert {"ok", "ServerNotReady", "drop"} <= set(first)
+        for _ in range(10):
+            api.call("runProcedure", projectName=project, procedureName=procedure)
+        fired = api.control("GET", "chaos")["chaos"]["fired"]
+        assert sum(int(n) for n in fired.values()) == 40  # runProcedure drew no dice
+    finally:
+        api.control("DELETE", "chaos")
+    assert api.control("GET", "chaos")["chaos"] == {}
+    assert outcomes() == ["ok"] * 40
+
+
+def test_chaos_stalls_a_call_then_runs_it_and_an_armed_fault_wins(api: ServerApi) -> None:
+    try:
+        api.control("PUT", "chaos", json={"stallRate": 1, "stall": 0.2, "apis": ["getServerStatus"]})
+        inject(api, api="getServerStatus", errorCode="InternalError")
+        with pytest.raises(ApiError) as info:
+            api.call("getServerStatus")
+        assert info.value.code == "InternalError"
+        api.call("getServerStatus")
+        assert api.control("GET", "chaos")["chaos"]["fired"] == {"stall": "1"}
+    finally:
+        api.control("DELETE", "faults")  # clears chaos too
+    assert api.control("GET", "chaos")["chaos"] == {}
+
+
+@pytest.mark.parametrize("body, field", [({"rate": 2}, "rate"), ({"rate": 0.6, "stallRate": 0.6}, "rate"),
+                                         ({"stall": -1}, "stall"), ({"apis": "getProperty"}, "apis"),
+                                         ({"rat": 0.1}, "rat"), ({"seed": "x"}, "seed")])
+def test_a_bad_chaos_is_refused_naming_the_field(api: ServerApi, body: Dict[str, Any], field: str) -> None:
+    response = api.http.put(api.base_url + "/__emulator__/chaos", json=body)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["error"]["message"]
+    assert api.control("GET", "chaos")["chaos"] == {}

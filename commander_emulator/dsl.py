@@ -30,7 +30,7 @@ from .schema import (
     text_value,
 )
 
-__all__ = ["DslError", "DslOp", "parse_dsl"]
+__all__ = ["UNSUPPORTED_OBJECTS", "DslError", "DslOp", "parse_dsl"]
 
 OP_KINDS = tuple(SCHEMAS)
 
@@ -90,7 +90,7 @@ _STEP_ONLY_ARGS = ("actualParameter",)  # a step's named argument that is no fie
 # Blocks whose unknown assignments are custom properties of the object; elsewhere they are errors.
 _WITH_PROPERTIES = ("project", "procedure", "step", "property")
 # CD/RO DSL methods outside the subset: refused by name, so a real file's refusal says what to remove.
-_OUT_OF_SCOPE = frozenset(
+UNSUPPORTED_OBJECTS = frozenset(
     "emailNotifier attachParameter attachCredential detachParameter acl aclEntry credential resource "
     "resourcePool workspace schedule trigger pipeline stage task gate release application applicationTier "
     "component process processStep processDependency environment environmentTier cluster service "
@@ -165,7 +165,7 @@ class _Reader(ExpressionReader):
                                       f"set a field with '{name} = ...'")
         if self.is_op("."):
             raise self.fail(tok.line, f"'{name}.' member access or method call is not a DSL statement")
-        if name in _OUT_OF_SCOPE:
+        if name in UNSUPPORTED_OBJECTS:
             raise self.fail(tok.line, f"'{name}' {block.describe()}: this CD/RO DSL object is not supported "
                                       f"by the emulator (it reads project, procedure, step, formalParameter, "
                                       f"formalOutputParameter, actualParameter and property)")

@@ -100,14 +100,14 @@ FORMAL_PARAMETER = ObjectSchema("formalParameter", "formalParameterName", (
     Field("label", "label"),
     Field("expansionDeferred", "expansion_deferred", "bool"),
     # createFormalParameter fields that generateDsl writes (CloudBees API reference, formalParameter):
-    Field("orderIndex", "order_index", "int"),
+    Field("orderIndex", "order_index", "int"),  # [U] a whole number (generateDsl writes '1', '2', ...)
     Field("checkedValue", "checked_value"),
     Field("uncheckedValue", "unchecked_value"),
     Field("dependsOn", "depends_on"),
     Field("renderCondition", "render_condition"),
     Field("simpleList", "simple_list"),
 ))
-# formalOutputParameter: a name and a description (CloudBees DSL reference; generateDsl writes both).
+# formalOutputParameter: a name and a description (CloudBees API reference, createFormalOutputParameter).
 FORMAL_OUTPUT_PARAMETER = ObjectSchema("formalOutputParameter", "formalOutputParameterName", (
     Field("description", "description"),
 ))

@@ -280,7 +280,7 @@ def test_anything_outside_the_subset_names_file_line_and_construct(text: str, li
                                                                    construct: str) -> None:
     err = error_of(text)
     assert err.code == "InvalidScript"
-    assert f"bad.dsl:{line}:" in err.message
+    assert err.message.startswith(f"bad.dsl:{line}:") and "\n" not in err.message
     assert construct in err.message
 
 

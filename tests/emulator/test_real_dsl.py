@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from commander_emulator.dispatch import Dispatcher
-from commander_emulator.dsl import DslError, DslOp, parse_dsl
+from commander_emulator.dsl import UNSUPPORTED_OBJECTS, DslError, DslOp, parse_dsl
 from commander_emulator.engine import Engine
 from commander_emulator.errors import CommanderError
 from commander_emulator.faults import Faults, RequestLog
@@ -202,6 +202,13 @@ def test_a_construct_out_of_scope_is_one_line_naming_file_line_and_construct(tex
     message = one_line_error(text)
     assert message.startswith(f"bad.dsl:{line}: ")
     assert construct in message
+
+
+@pytest.mark.parametrize("verb", sorted(UNSUPPORTED_OBJECTS))
+def test_every_cd_ro_object_out_of_scope_is_refused_by_name(verb: str) -> None:
+    message = one_line_error(f"project 'P', {{\n  procedure 'Q', {{\n\n    {verb} 'x', {{\n    }}\n  }}\n}}")
+    assert message.startswith(f"bad.dsl:4: '{verb}' inside procedure 'Q': this CD/RO DSL object is not "
+                              f"supported by the emulator")
 
 
 # ------------------------------------------------------------------------------------ server, runtime

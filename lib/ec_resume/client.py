@@ -41,6 +41,8 @@ log = logging.getLogger("ec_resume.client")
 
 REST_PREFIX = "/rest/v1.0"
 DEFAULT_TIMEOUT = 30.0  # seconds for one call in all, retries included; --timeout / COMMANDER_TIMEOUT
+# A retried call's attempts but the last give up after timeout / ATTEMPT_SHARE (at least MIN_ATTEMPT_SECONDS).
+ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS = 3.0, 1.0
 MAX_TIMEOUT = 3600.0
 # Locator arguments name the object a property call is about; without one, a step's calls use the step.
 LOCATORS = frozenset({"jobStepId", "jobId", "projectName", "procedureName", "stepName", "resourceName",
@@ -213,7 +215,7 @@ class CommanderClient:
         while True:
             attempt += 1
             try:
-                return self._send(api, method, url, data, deadline)
+                return self._send(api, method, url, data, self._attempt_deadline(retry, attempt, deadline))
             except CommanderApiError as exc:
                 if self._retry_after(exc, retry, attempt, deadline, method, path):
                     continue
@@ -224,6 +226,14 @@ class CommanderClient:
                 raise type(exc)(self._scrub(
                     f"{api}: cannot reach {self.base_url}: {exc.message} (tried {method} {REST_PREFIX}{path} "
                     f"{tried}, timeout {self.timeout:g} s)")) from None
+
+    def _attempt_deadline(self, retry: bool, attempt: int, deadline: float) -> float:
+        """When one attempt gives up: a call that may be retried gives each attempt but the last a third of
+        the call's timeout, so one answer that stalls cannot use up the time of the retries; a call that is
+        not retried, and the last attempt, get all that is left."""
+        if not retry or attempt >= self.attempts:
+            return deadline
+        return min(deadline, self._clock() + max(self.timeout / ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS))
 
     def _retry_after(self, exc: CommanderApiError, retry: bool, attempt: int, deadline: float,
                      method: str, path: str) -> bool:
@@ -302,8 +312,9 @@ class CommanderClient:
             headers = {**self._headers(False), "Content-Type": "text/xml; charset=utf-8",
                        "Accept": "text/xml"}
             try:
-                answer = exchange("POST", url, envelope, headers, deadline=deadline, clock=self._clock,
-                                  context=self._ssl if url.startswith("https:") else None)
+                answer = exchange("POST", url, envelope, headers,
+                                  deadline=self._attempt_deadline(idempotent, attempt, deadline),
+                                  clock=self._clock, context=self._ssl if url.startswith("https:") else None)
                 if answer.status >= 500:
                     raise refused("ServerNotReady" if answer.status == 503 else "InternalFault",
                                   f"{api}: HTTP {answer.status}", answer.status)

@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +18,7 @@ from ec_resume.client_errors import ReplyLost, ServerUnreachable
 
 SESSION = "S3CR3T-SESSION-0123456789"
 DROP = object()  # scripted answer: read the request, then close the connection without answering
+STALL = 2.5  # scripted answer (STALL, body): hold the answer this long, past the clients' timeouts
 
 
 class ScriptedServer:
@@ -36,6 +38,9 @@ class ScriptedServer:
                                        "query": parse_qs(parts.query), "headers": dict(self.headers),
                                        "body": json.loads(body) if body else None})
                 status, answer = outer.answers.pop(0) if outer.answers else (200, {})
+                if status == STALL:
+                    time.sleep(STALL)
+                    status = 200
                 if answer is DROP:
                     self.close_connection = True
                     return
@@ -350,3 +355,20 @@ def test_get_jobs_filters_by_project_and_procedure(server):
     server.answers = [(200, {"job": {"jobId": "J1"}})]
     assert step_client(server.url).get_jobs("P", "Build") == [{"jobId": "J1"}]
     assert server.requests[0]["query"] == {"projectName": ["P"], "procedureName": ["Build"]}
+
+
+def test_a_stalled_answer_costs_one_attempt_not_the_whole_call(server):
+    """Attempts but the last give up after a third of the timeout (at least 1 s): the retry is answered."""
+    server.answers = [(STALL, {}), (200, {"job": {"jobId": "J1"}})]
+    client = step_client(server.url, timeout=3.0)
+    started = time.monotonic()
+    assert client.get_job_details("J1")["jobId"] == "J1"
+    assert time.monotonic() - started < 3.0
+    assert len(server.requests) == 2
+
+
+def test_a_call_that_is_not_retried_gets_the_whole_timeout(server):
+    server.answers = [(STALL, {"jobId": "J2"})]
+    client = step_client(server.url, timeout=STALL + 1.5)
+    assert client.call("runProcedure", "POST", "/jobs", body={}, idempotent=False) == {"jobId": "J2"}
+    assert len(server.requests) == 1

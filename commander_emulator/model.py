@@ -220,6 +220,7 @@ class Project:
     resource_name: Optional[str] = None
     workspace_name: Optional[str] = None
     credential_name: Optional[str] = None
+    tracked: bool = False  # change tracking (stored; the emulator tracks no changes)
     procedures: OrderedDict[str, Procedure] = field(default_factory=OrderedDict)
     credentials: OrderedDict[str, Credential] = field(default_factory=OrderedDict)
     properties: PropertySheet = field(default_factory=PropertySheet)

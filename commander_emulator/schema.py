@@ -46,12 +46,13 @@ class ObjectSchema:
         raise KeyError(f"{self.kind} has no field '{arg}'")
 
 
-# The createProject fields generateDsl writes (a project's default resource and workspace).
+# The createProject fields (CloudBees API reference, createProject; generateDsl writes them).
 PROJECT = ObjectSchema("project", "projectName", (
     Field("description", "description"),
     Field("resourceName", "resource_name"),
     Field("workspaceName", "workspace_name"),
     Field("credentialName", "credential_name"),
+    Field("tracked", "tracked", "bool"),
 ))
 _TIME_UNITS = ("hours", "minutes", "seconds")
 # The createProcedure fields, as generateDsl writes them for every procedure (with credentialName).

@@ -42,6 +42,12 @@ ROUTES: Dict[str, Dict[str, str]] = {
     _PROC + "/formalParameters": {"GET": "getFormalParameters", "POST": "createFormalParameter"},
     _PROC + "/formalParameters/<formalParameterName>": {
         "GET": "getFormalParameter", "PUT": "modifyFormalParameter", "DELETE": "deleteFormalParameter"},
+    # [U] shaped like formalParameters; not found in the REST reference read here
+    _PROC + "/formalOutputParameters": {"GET": "getFormalOutputParameters",
+                                        "POST": "createFormalOutputParameter"},
+    _PROC + "/formalOutputParameters/<formalOutputParameterName>": {
+        "GET": "getFormalOutputParameter", "PUT": "modifyFormalOutputParameter",
+        "DELETE": "deleteFormalOutputParameter"},
     "/jobs": {"GET": "getJobs", "POST": "runProcedure"},
     "/jobs/<jobId>": {"GET": "getJobDetails"},
     "/jobSteps/<jobStepId>": {"GET": "getJobStepDetails"},

@@ -277,3 +277,17 @@ def test_a_plugin_whose_promote_script_makes_its_procedures_is_refused_in_one_li
     message = info.value.message
     assert "\n" not in message and "dsl/promote.groovy:3" in message and "PluginLite" in message
     assert world.call("getPlugin", pluginName="Lite-1.0")["plugin"]["promoted"] == "0"
+
+
+def test_formal_output_parameters_over_rest(api: Any) -> None:
+    project = f"outputs-{os.getpid()}-{id(api)}"
+    api.rest("POST", "projects", json={"projectName": project})
+    api.rest("POST", f"projects/{project}/procedures", json={"procedureName": "Make"})
+    base = f"projects/{project}/procedures/Make/formalOutputParameters"
+    api.rest("POST", base, json={"formalOutputParameterName": "artifact", "description": "what was built"})
+    api.rest("PUT", f"{base}/artifact", json={"newName": "package", "description": "the package"})
+    listed = api.rest("GET", base)["formalOutputParameter"]
+    assert [(p["formalOutputParameterName"], p["description"]) for p in listed] == [("package",
+                                                                                      "the package")]
+    api.rest("DELETE", f"{base}/package")
+    assert api.rest("GET", base)["formalOutputParameter"] == []

@@ -1,6 +1,7 @@
 project 'Corpus Exported Project', {
   description = 'A project as generateDsl writes it'
   resourceName = null
+  tracked = '1'
   workspaceName = null
 
   procedure 'Smoke', {

@@ -5,8 +5,9 @@
 // same file, so strings (''' continuation, stripIndent, GStrings), maps, closures and variables are
 // evaluated by Groovy itself, not by the emulator's reader.
 //
-// usage: groovy dsl_corpus_recorder.groovy <schema.json> java,groovy <file.dsl>...
-//   schema.json: {"<kind>": {"nameArg": "...", "fields": [...]}} from commander_emulator.schema
+// usage: groovy dsl_corpus_recorder.groovy <setup.json> java,groovy <file.dsl>...
+//   setup.json: {"schema": {"<kind>": {"nameArg": "...", "fields": [...]}}, "args": {...}}: the fields of
+//   each kind (commander_emulator.schema) and what a file sees as `args` (evalDsl's parameters)
 //   java,groovy: the modes to read every file in, in this order (java first: the groovy mode replaces
 //   String.stripIndent() for the rest of the run): whose String.stripIndent() runs, Java's own or
 //   Groovy's GDK method (what runs on a Java before 15). Prints {"<mode>": {"<file name>": [ops]}}.
@@ -98,7 +99,8 @@ class Block {
     static String str(Object value) { value == null ? null : value.toString() }
 }
 
-Block.schema = new JsonSlurper().parse(new File(args[0]))
+def setup = new JsonSlurper().parse(new File(args[0]))
+Block.schema = setup.schema
 def results = [:]
 args[1].split(',').each { mode ->
     if (mode == 'groovy') {
@@ -110,7 +112,7 @@ args[1].split(',').each { mode ->
         def ops = []
         def config = new CompilerConfiguration()
         config.scriptBaseClass = DelegatingScript.class.name
-        def shell = new GroovyShell(this.class.classLoader, new Binding([args: [:]]), config)
+        def shell = new GroovyShell(this.class.classLoader, new Binding([args: setup.args]), config)
         def script = shell.parse(new File(path).getText('UTF-8'), "CorpusFile${index}")  // a class name
         script.setDelegate(new Block(ops, 'top', [:], [:], null))
         script.run()

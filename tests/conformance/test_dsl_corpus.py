@@ -31,6 +31,8 @@ RECORDER = Path(__file__).with_name("dsl_corpus_recorder.groovy")
 FILES = sorted(CORPUS.glob("*.dsl"))
 # Projects the generateDsl-style files (a top-level procedure naming its project) go into.
 EXISTING_PROJECTS = ("Corpus Exports",)
+# What a file sees as `args` (evalDsl's parameters), on both sides.
+ARGS = {"projectName": "Corpus Arguments", "resourceName": "linux-pool", "retries": 3}
 
 Op = Tuple[str, Dict[str, Any]]
 
@@ -49,7 +51,7 @@ def normal_args(kind: str, args: Dict[str, Any], from_groovy: bool) -> Dict[str,
 
 
 def emulator_ops(path: Path, mode: str) -> List[Op]:
-    ops = parse_dsl(path.read_text(encoding="utf-8"), path.name, strip_indent=mode)
+    ops = parse_dsl(path.read_text(encoding="utf-8"), path.name, binding={"args": ARGS}, strip_indent=mode)
     return [(op.kind, normal_args(op.kind, op.args, from_groovy=False)) for op in ops]
 
 
@@ -58,9 +60,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Li
     """What the recorder saw, by mode and file (one groovy run for both modes)."""
     if shutil.which("groovy") is None:
         pytest.skip("groovy not installed (Debian: apt-get install groovy); .ci/run installs it")
-    schema_file = tmp_path_factory.mktemp("schema") / "schema.json"
-    schema_file.write_text(json.dumps({kind: {"nameArg": s.name_arg, "fields": list(s.args)}
-                                       for kind, s in SCHEMAS.items()}))
+    schema_file = tmp_path_factory.mktemp("setup") / "setup.json"
+    schema_file.write_text(json.dumps({"args": ARGS, "schema": {kind: {"nameArg": s.name_arg,
+                                                                       "fields": list(s.args)}
+                                                                for kind, s in SCHEMAS.items()}}))
     result = subprocess.run(["groovy", str(RECORDER), str(schema_file), ",".join(STRIP_INDENT_MODES),
                              *map(str, FILES)],
                             capture_output=True, text=True, env=_groovy_env(), timeout=180)
@@ -99,7 +102,7 @@ def test_the_whole_corpus_loads_on_the_emulator(tmp_path: Path) -> None:
     for name in EXISTING_PROJECTS:
         save_project(store, {"projectName": name}, "create")
     for path in FILES:
-        apply_dsl_ops(store, parse_dsl(path.read_text(encoding="utf-8"), path.name))
+        apply_dsl_ops(store, parse_dsl(path.read_text(encoding="utf-8"), path.name, binding={"args": ARGS}))
     exports = store.project("Corpus Exports").procedures
     assert sorted(exports) == ["Archive Projects", "Deploy Service", "Pull Container Image", "Rotate Logs"]
     pull = exports["Pull Container Image"]

@@ -6,6 +6,7 @@
     install --server URL [--user U]
     serve [--port N]              the emulator with the plugin and the sample procedure, until Ctrl-C
     test [pytest args]            every test
+    bench [--quick] [--only NAME] the benchmarks of bench/, table in out/bench.md (bench/run_all.py)
 
 A problem the user can fix (a bad source file, a refused login, a busy port) is one line on stderr and
 exit code 1, never a traceback.
@@ -40,6 +41,13 @@ def cmd_test(extra: List[str]) -> int:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib"), str(ROOT)])
     args = [sys.executable, "-m", "pytest", *parallel_options(extra), *extra]
     return subprocess.call(args, cwd=ROOT, env=env)
+
+
+def cmd_bench(extra: List[str]) -> int:
+    """bench/run_all.py in its own process, with the paths the figure scripts import from."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib"), str(ROOT)])
+    return subprocess.call([sys.executable, str(ROOT / "bench" / "run_all.py"), *extra], cwd=ROOT, env=env)
 
 
 def say(text: str) -> None:
@@ -106,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                                                              "password from COMMANDER_PASSWORD or a prompt")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("test", help="run every test (further arguments go to pytest)")
+    sub.add_parser("bench", help="run the benchmarks of bench/ and write out/bench.md (--quick, --only NAME)")
     sub.add_parser("demo", help="the default: build, then prove the jar on the embedded emulator")
     sub.add_parser("jar", help="only build and validate out/EC-Resume.jar")
     p_install = sub.add_parser("install", help="upload and promote the jar on a CD/RO server")
@@ -135,6 +144,8 @@ def _one_line(error: BaseException) -> str:
 def run(argv: List[str]) -> int:
     if argv[:1] == ["test"]:  # everything after `test` belongs to pytest, options included
         return cmd_test(argv[1:])
+    if argv[:1] == ["bench"]:  # and everything after `bench` to bench/run_all.py
+        return cmd_bench(argv[1:])
     # Imported past `test`, here and in each command: pytest must run even when this code does not import.
     from requests import RequestException
 

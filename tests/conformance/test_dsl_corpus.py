@@ -23,6 +23,7 @@ from test_dsl_groovy import _groovy_env  # this folder is on sys.path (pytest ro
 from commander_emulator.backend import apply_dsl_ops, save_project
 from commander_emulator.dsl import parse_dsl
 from commander_emulator.dsl_strings import STRIP_INDENT_MODES
+from commander_emulator.engine import Engine
 from commander_emulator.model import Store
 from commander_emulator.schema import SCHEMAS, argument_text
 
@@ -123,3 +124,26 @@ def test_the_whole_corpus_loads_on_the_emulator(tmp_path: Path) -> None:
     assert fields.step("everything").comment == "kept for the audit"
     smoke = store.project("Corpus Exported Project").procedure("Smoke").step("ping")
     assert smoke.properties.get("retries").value == "2"  # an unknown name: a custom property
+
+
+@pytest.mark.parametrize("project, procedure, expected", [
+    ("Corpus Escapes", "Quoting", {"single": "echo 'quoted' and \\backslash",
+                                   "continued": "echo this continues"}),
+    ("Corpus Margins", "Report", {"hash margins": "echo one\necho two"}),
+    ("Corpus Indents", "Indent Forms", {"closing indented": "echo one\n  echo two\n"}),
+])
+def test_corpus_procedures_run_on_the_emulator(tmp_path: Path, project: str, procedure: str,
+                                               expected: Dict[str, str]) -> None:
+    """Loading is not the end: the commands as read run, and each step records what it ran."""
+    store = Store(str(tmp_path))
+    store.add_user("admin", "changeme")
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        if project in text:
+            apply_dsl_ops(store, parse_dsl(text, path.name, binding={"args": ARGS}))
+    engine = Engine(store)
+    job = engine.wait(engine.run_procedure(project, procedure, {}, [], "admin").id, 60)
+    assert job.outcome == "success", [(s.step_name, s.outcome, s.error_message) for s in job.steps]
+    ran = {s.step_name: s.command for s in job.steps}
+    for step, command in expected.items():
+        assert ran[step] == command

@@ -209,7 +209,7 @@ class _Reader(ExpressionReader):
             if block.kind != "step" or not isinstance(value, dict):
                 raise self.fail(tok.line, "set actual parameters with actualParameter 'name', 'value' or, "
                                           "in a step, actualParameter = [name: 'value', ...]")
-            block.op.args["actualParameter"] = []  # the assignment sets the whole list ([:] clears it)
+            block.op.args["actualParameter"] = []  # [U] the assignment sets the whole list ([:] clears it)
             for param, param_value in value.items():
                 self.add_actual_parameter(block.op, str(param), param_value, tok.line)
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Optional
+from typing import List, Optional
 
 from .arguments import Args, normalize
 from .authentication import Authenticator, invalid_session
@@ -38,7 +38,7 @@ class Dispatcher:
              wire: str = "internal") -> Answer:
         """Run one API call; raises CommanderError (or DroppedConnection for an injected drop)."""
         try:
-            fault = self._apply_fault(api)
+            fault = self._apply_fault(api, session, chaos=wire != "xml")  # an envelope draws once
             fn = HANDLERS.get(api)
             if fn is None:
                 # [U] the code CD/RO uses for an unknown request name
@@ -58,23 +58,38 @@ class Dispatcher:
         finally:
             self.request_log.record(api, wire)
 
+    def _job_of_session(self, session: Optional[Session]) -> str:
+        """The job whose step session `session` is; "" for any other caller."""
+        if session is None:
+            return ""
+        with self.store.lock:
+            return next((j.id for j in self.store.jobs.values() if j.session_id == session.id), "")
+
     def record_exchange(self, wire: str, calls: int, session: Optional[Session]) -> None:
         """Log one HTTP round trip of `calls` API calls, with the job whose step session sent it."""
-        job_id = ""
-        if session is not None:
-            with self.store.lock:
-                job_id = next((j.id for j in self.store.jobs.values() if j.session_id == session.id), "")
-        self.request_log.record_exchange(wire, calls, job_id)
+        self.request_log.record_exchange(wire, calls, self._job_of_session(session))
 
-    def _apply_fault(self, api: str) -> Optional[Fault]:
+    def batch_fault(self, apis: List[str], session: Optional[Session]) -> None:
+        """Chaos for a whole XML envelope: raises (an error for the envelope, or DroppedConnection) or
+        stalls, as `_apply_fault` does for one call."""
+        fault = self.faults.draw_for_batch(apis, lambda: bool(self._job_of_session(session)))
+        if fault is not None:
+            self._act(fault, "XML batch")
+
+    def _apply_fault(self, api: str, session: Optional[Session] = None,
+                     chaos: bool = True) -> Optional[Fault]:
         """Apply what an armed fault does before the call; the fault, for what it does after."""
-        fault = self.faults.take(api)
+        fault = self.faults.take(api, lambda: bool(self._job_of_session(session)), chaos)
         if fault is None:
             return None
+        self._act(fault, api)
+        return fault
+
+    @staticmethod
+    def _act(fault: Fault, api: str) -> None:
         if fault.latency:
             time.sleep(fault.latency)
         if fault.drop:
             raise DroppedConnection(api)
         if fault.error_code:
             raise CommanderError(fault.error_code, f"Injected fault for {api}", where="emulator")
-        return fault

@@ -16,7 +16,7 @@ import random
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from .errors import invalid
 
@@ -69,6 +69,7 @@ class Chaos:
     stall: float = 0.0
     seed: int = 0
     apis: Optional[FrozenSet[str]] = None  # None: every idempotent API
+    steps_only: bool = False  # only calls made with a job step's session (the plugin's), not the tests'
     error_code: str = "ServerNotReady"
     fired: Counter = field(default_factory=Counter)
 
@@ -79,12 +80,14 @@ class Chaos:
             raise invalid("stall", "a number of seconds >= 0")
         self._random = random.Random(self.seed)
 
-    def applies(self, api: str) -> bool:
-        return api in self.apis if self.apis is not None else is_idempotent(api)
+    def applies(self, api: str, from_step: Callable[[], bool]) -> bool:
+        if not (api in self.apis if self.apis is not None else is_idempotent(api)):
+            return False
+        return from_step() if self.steps_only else True
 
-    def draw(self, api: str) -> Optional[Fault]:
+    def draw(self, api: str, from_step: Callable[[], bool]) -> Optional[Fault]:
         """The fault for this call, if the dice say so; the caller holds the lock."""
-        if not self.applies(api):
+        if not self.applies(api, from_step):
             return None
         roll = self._random.random()
         if roll < self.rate / 2:
@@ -102,6 +105,7 @@ class Chaos:
     def as_dict(self) -> Dict[str, object]:
         return {"rate": repr(self.rate), "stallRate": repr(self.stall_rate), "stall": repr(self.stall),
                 "seed": str(self.seed), "apis": sorted(self.apis) if self.apis is not None else [],
+                "stepsOnly": "1" if self.steps_only else "0",
                 "errorCode": self.error_code, "fired": {k: str(v) for k, v in sorted(self.fired.items())}}
 
 
@@ -138,8 +142,11 @@ class Faults:
             self._armed.append(fault)
         return fault
 
-    def take(self, api: str) -> Optional[Fault]:
-        """Consume one firing of the first armed fault for `api` (None when nothing is armed)."""
+    def take(self, api: str, from_step: Callable[[], bool] = lambda: False,
+             chaos: bool = True) -> Optional[Fault]:
+        """Consume one firing of the first armed fault for `api`, else (with `chaos`) what chaos draws;
+        None: no fault. `from_step` tells whether the call comes from a job step's session (asked only
+        when needed)."""
         with self._lock:
             for fault in self._armed:
                 if fault.api == api:
@@ -148,7 +155,15 @@ class Faults:
                         self._armed.remove(fault)
                     return Fault(api=fault.api, error_code=fault.error_code, latency=fault.latency,
                                  drop=fault.drop, drop_after=fault.drop_after, remaining=1)
-            return self._chaos.draw(api) if self._chaos is not None else None
+            return self._chaos.draw(api, from_step) if chaos and self._chaos is not None else None
+
+    def draw_for_batch(self, apis: List[str], from_step: Callable[[], bool]) -> Optional[Fault]:
+        """Chaos for one XML envelope as a whole, as a proxy or an overloaded server fails a request: one
+        draw when every call in it is one chaos applies to."""
+        with self._lock:
+            if self._chaos is None or not apis or not all(self._chaos.applies(a, from_step) for a in apis):
+                return None
+            return self._chaos.draw(apis[0], lambda: True)
 
     def pending(self) -> List[Fault]:
         with self._lock:

@@ -195,6 +195,10 @@ def handle_xml(dispatcher: Dispatcher, request: Request) -> Response:
     if session is None and items[0][1] != "login":
         return envelope_error(invalid_session(), 401)
     dispatcher.record_exchange("xml", len(items), session)
+    try:
+        dispatcher.batch_fault([api for _, api, _, problem in items if api and problem is None], session)
+    except CommanderError as exc:
+        return envelope_error(exc, exc.http_status)
     responses = _responses_root()
     new_session: Optional[Session] = None
     # Every mode runs the requests one by one, in order [U: "single" is no real transaction here].

@@ -243,3 +243,22 @@ def test_a_bad_chaos_is_refused_naming_the_field(api: ServerApi, body: Dict[str,
     assert response.status_code == 400, response.text
     assert field in response.json()["error"]["message"]
     assert api.control("GET", "chaos")["chaos"] == {}
+
+
+def test_chaos_draws_once_for_a_whole_xml_batch(api: ServerApi) -> None:
+    """A proxy or an overloaded server fails a request as a whole, not one call inside it."""
+    try:
+        api.control("PUT", "chaos", json={"rate": 1, "seed": 3})
+        outcomes = []
+        for _ in range(6):
+            try:
+                api.xml_batch([("getServerStatus", {}), ("getServerStatus", {}), ("getServerStatus", {})])
+                outcomes.append("ok")
+            except ApiError as exc:
+                outcomes.append(exc.code)
+            except requests.ConnectionError:
+                outcomes.append("drop")
+        assert "ok" not in outcomes and set(outcomes) == {"HTTP503", "drop"}  # the envelope as a whole
+        assert sum(int(n) for n in api.control("GET", "chaos")["chaos"]["fired"].values()) == 6
+    finally:
+        api.control("DELETE", "chaos")

@@ -42,7 +42,7 @@ log = logging.getLogger("ec_resume.client")
 REST_PREFIX = "/rest/v1.0"
 DEFAULT_TIMEOUT = 30.0  # seconds for one call in all, retries included; --timeout / COMMANDER_TIMEOUT
 # A retried call's attempts but the last give up after timeout / ATTEMPT_SHARE (at least MIN_ATTEMPT_SECONDS).
-ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS = 3.0, 1.0
+ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS = 5.0, 1.0
 MAX_TIMEOUT = 3600.0
 # Locator arguments name the object a property call is about; without one, a step's calls use the step.
 LOCATORS = frozenset({"jobStepId", "jobId", "projectName", "procedureName", "stepName", "resourceName",
@@ -148,8 +148,8 @@ class CommanderClient:
 
     def __init__(self, base_url: str, session_id: Optional[str] = None, user: Optional[str] = None,
                  password: Optional[str] = None, verify_tls: bool = True, *,
-                 job_step_id: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT, attempts: int = 5,
-                 backoff: float = 0.25, backoff_cap: float = 8.0,
+                 job_step_id: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT, attempts: int = 8,
+                 backoff: float = 0.1, backoff_cap: float = 8.0,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  jitter: Callable[[], float] = random.random) -> None:
@@ -228,7 +228,7 @@ class CommanderClient:
                     f"{tried}, timeout {self.timeout:g} s)")) from None
 
     def _attempt_deadline(self, retry: bool, attempt: int, deadline: float) -> float:
-        """When one attempt gives up: a call that may be retried gives each attempt but the last a third of
+        """When one attempt gives up: a call that may be retried gives each attempt but the last a fifth of
         the call's timeout, so one answer that stalls cannot use up the time of the retries; a call that is
         not retried, and the last attempt, get all that is left."""
         if not retry or attempt >= self.attempts:

@@ -32,6 +32,24 @@ class FileRef:
         return "a File (read it with .text)"
 
 
+@dataclass
+class MissingKey:
+    """`map.key` for a key the map lacks: Groovy's null, allowed only before `?:` (`args.x ?: 'default'`);
+    anywhere else the reader refuses it, stricter than Groovy."""
+
+    name: str
+    line: int
+
+
+def groovy_truth(value: Any) -> bool:
+    """Groovy truth: null, false, 0, "" and an empty list or map are false."""
+    if value is None or isinstance(value, MissingKey):
+        return False
+    if isinstance(value, (bool, int, str, list, dict)):
+        return bool(value)
+    return True
+
+
 class GStringValue(str):
     """The value of a double-quoted string with `$` interpolation: a GString, not a java.lang.String, so
     its methods are Groovy's (its stripIndent() is the GDK one whatever the Java)."""
@@ -99,8 +117,19 @@ class ExpressionReader:
         while self.is_op("+"):
             tok = self.advance()
             self.skip_newlines()
-            left = self.plus(left, self.postfix(scope), tok.line)
-        return left
+            left = self.plus(self.known(left), self.known(self.postfix(scope)), tok.line)
+        if self.is_op("?:"):  # elvis: the left value unless it is Groovy-false
+            self.advance()
+            self.skip_newlines()
+            right = self.expr(scope)
+            return left if groovy_truth(left) else right
+        return self.known(left)
+
+    def known(self, value: Any) -> Any:
+        if isinstance(value, MissingKey):
+            raise self.fail(value.line, f"map has no key '{value.name}' (write map.{value.name} ?: 'default' "
+                                        f"for a default)")
+        return value
 
     def plus(self, left: Any, right: Any, line: int) -> Any:
         if isinstance(left, str) or isinstance(right, str):
@@ -122,6 +151,7 @@ class ExpressionReader:
     def postfix(self, scope: Scope) -> Any:
         value = self.primary(scope)
         while self.is_op("."):
+            self.known(value)  # no member of a missing key (Groovy: a NullPointerException)
             dot = self.advance()
             member = self.advance()
             if member.kind != "NAME":
@@ -169,7 +199,7 @@ class ExpressionReader:
             return self.read_file(value, line)
         if isinstance(value, dict):
             if name not in value:
-                raise self.fail(line, f"map has no key '{name}'")
+                return MissingKey(name, line)
             return value[name]
         raise self.fail(line, f"'.{name}' is not supported on {describe_value(value)}")
 
@@ -219,8 +249,8 @@ class ExpressionReader:
             raise self.fail(line, f"unknown variable '{part.names[0]}' in a double-quoted string")
         value = owner.vars[part.names[0]]
         for name in part.names[1:]:
-            value = self.member(value, name, line)
-        return self.text_of(value, line)
+            value = self.member(self.known(value), name, line)
+        return self.text_of(self.known(value), line)
 
     def collection(self, scope: Scope) -> Any:
         self.skip_newlines()

@@ -116,6 +116,11 @@ class Lexer:
                 self.toks.append(Token("INT", int(digits), start_line))
             elif c in "'\"":
                 self.toks.append(self._string(c))
+            elif c == "?":
+                if not text.startswith("?:", self.i):
+                    raise self.fail("only the elvis operator '?:' is supported (not '?.' or 'a ? b : c')")
+                self.toks.append(Token("OP", "?:", start_line))
+                self.i += 2
             elif c in _PUNCT:
                 if c == "=" and text.startswith("==", self.i):
                     raise self.fail("'==' comparisons are not supported")

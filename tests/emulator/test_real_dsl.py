@@ -71,6 +71,18 @@ def test_strip_margin_and_trim_chain() -> None:
     assert value_of("'''\n   x  \n'''.stripIndent().trim()") == "x"
 
 
+def test_the_elvis_operator_gives_a_default_for_a_missing_or_groovy_false_value() -> None:
+    binding = {"args": {"name": "given", "empty": "", "zero": 0}}
+    assert value_of("args.name ?: 'd'", binding=binding) == "given"
+    assert value_of("args.missing ?: args.empty ?: args.zero ?: 'd'", binding=binding) == "d"
+    assert value_of("'x' + args.name ?: 'd'", binding=binding) == "xgiven"
+    for text, construct in (("args.missing", "map has no key 'missing' (write map.missing ?: 'default'"),
+                            ("args.missing.deeper ?: 'd'", "map has no key 'missing'"),
+                            ("args.name ? 'a' : 'b'", "only the elvis operator '?:' is supported")):
+        message = one_line_error(f"project 'P', {{\n  property 'v', value: {text}\n}}", binding=binding)
+        assert message.startswith("bad.dsl:2: ") and construct in message
+
+
 # ---------------------------------------------------------------------------------- generateDsl shapes
 
 EXPORTED = """

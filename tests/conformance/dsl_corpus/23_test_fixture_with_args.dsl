@@ -1,8 +1,10 @@
 // The shape plugin test suites feed evalDsl: names come in as parameters (args), a project line without
 // a closure, then a top-level procedure that names its project in the closure.
 def projName = args.projectName
-def resource = args.resourceName
+def resource = args.resourceName ?: 'local'
 def attempts = args.retries
+def workspace = args.workspaceName ?: ''
+def owner = args.owner ?: args.team ?: 'specs'
 
 project projName
 
@@ -13,7 +15,7 @@ procedure 'Provision Fixture', {
   resourceName = resource
   timeLimit = ''
   timeLimitUnits = 'minutes'
-  workspaceName = ''
+  workspaceName = workspace
 
   formalParameter 'configName', defaultValue: '', {
     description = ''
@@ -37,5 +39,5 @@ procedure 'Provision Fixture', {
   }
 
   // Custom properties
-  fixtureOwner = 'specs'
+  fixtureOwner = owner
 }

@@ -49,7 +49,7 @@ PLACEHOLDERS = {"# promote.groovy placeholder": "dsl/promote.groovy",
 # What a procedure's files may name: a file of the plugin (read on promotion) and an agent module (run by
 # the bootstrap). Both are only strings there, so the build checks that they exist.
 FILE_REFERENCE = re.compile(r"""new\s+File\(\s*pluginDir\s*,\s*['"]([^'"]*)['"]\s*\)""")
-MODULE_CALL = re.compile(r"""run_plugin_module\(\s*['"]([^'"]*)['"]\s*\)""")
+MODULE_CALL = re.compile(r"""run_plugin_module\(\s*['"]([^'"]*)['"]\s*(?:,\s*['"][^'"]*['"]\s*)?\)""")
 
 
 class BuildError(Exception):

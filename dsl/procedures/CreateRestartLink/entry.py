@@ -1,1 +1,1 @@
-run_plugin_module("ec_resume.procedures.create_restart_link")
+run_plugin_module("ec_resume.procedures.create_restart_link", "$[/myProject/resume/agentCodeDigest]")

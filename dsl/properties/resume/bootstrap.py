@@ -4,7 +4,9 @@
 #     run_plugin_module("ec_resume.procedures.create_restart_link")
 # It loads the plugin's agent code once per plugin build and caches it on the agent (every server read
 # bounded: 30 s in all, retries included, or COMMANDER_TIMEOUT):
-#   1. read resume/agentCodeDigest of the plugin project over REST (the sha256 of the code zip);
+#   1. read resume/agentCodeDigest of the plugin project over REST (the sha256 of the code zip), unless
+#      the call gives it: run_plugin_module(module, digest), the digest being the expansion of that
+#      property in the step's command, which saves the step a round trip;
 #   2. use <COMMANDER_PLUGINS or the temp dir>/@PLUGIN_NAME@/agent/ec_resume-<digest>.zip if its bytes
 #      still match that digest; otherwise fetch resume/agentCode (base64), check the digest, and write
 #      the cache atomically (temp file, then os.replace) so concurrent steps never see half a file;
@@ -118,7 +120,7 @@ def _ecr_get_property(base_url, secure, path):
     _ecr_fail("reading " + path + " failed: " + last)
 
 
-def _ecr_agent_zip():
+def _ecr_agent_zip(given=""):
     import base64
     import binascii
     import hashlib
@@ -127,7 +129,9 @@ def _ecr_agent_zip():
     import tempfile
 
     base_url, secure = _ecr_server()
-    digest = _ecr_get_property(base_url, secure, "/myProject/resume/agentCodeDigest").strip().lower()
+    digest = given.strip().lower()
+    if not re.match(r"^[0-9a-f]{64}$", digest):  # not given (or not expanded): read it
+        digest = _ecr_get_property(base_url, secure, "/myProject/resume/agentCodeDigest").strip().lower()
     if not re.match(r"^[0-9a-f]{64}$", digest):
         _ecr_fail("/myProject/resume/agentCodeDigest is not a sha256 hex digest: reinstall the plugin")
     roots = [os.environ.get("COMMANDER_PLUGINS", "").strip(), tempfile.gettempdir()]
@@ -171,11 +175,12 @@ def _ecr_agent_zip():
     _ecr_fail("cannot cache the agent code (" + "; ".join(problems) + ")")
 
 
-def run_plugin_module(module_name):
-    """Load the plugin's agent code and exit with the code of module_name's main()."""
+def run_plugin_module(module_name, digest=""):
+    """Load the plugin's agent code and exit with the code of module_name's main(). `digest`: the agent
+    code's sha256 as the step's command expanded it, or "" to read it from the server."""
     import importlib
     import sys
 
-    sys.path.insert(0, _ecr_agent_zip())
+    sys.path.insert(0, _ecr_agent_zip(digest))
     module = importlib.import_module(module_name)
     sys.exit(module.main() or 0)

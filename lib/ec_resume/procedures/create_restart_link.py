@@ -12,6 +12,11 @@ Runs as the last (alwaysRun) step of a user's procedure, and in order:
 4. says in the step summary what the links carry and leave out, why this job ran every step when its
    jobToRestart could not be used, and what a restart of it would do. The work is done by then: a
    summary that cannot be written is a warning in the log, not a failed step.
+
+Round trips, whatever the number of parameters or steps: one XML batch of the settings and properties
+it reads (`first_reads`; the timeout setting among them, before any other call), getJobDetails, one batch
+of what the job names (its procedures' steps, its formal parameters, the job it resumes: `job_reads`),
+and one batch of every write. The bootstrap takes the agent code's digest from the step's command.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
 from ..client import NotFound
-from ..job_steps import actual_parameters
+from ..job_steps import actual_parameters, step_rows
 from ..lineage import LINK, record_lineage, write_failure_point
-from ..planning import plan_restart
-from ..plugin_settings import link_runs_now
+from ..planning import CHAIN_PROPERTIES, plan_restart
+from ..plugin_settings import LINK_RUN_NOW, SETTINGS, TIMEOUT, link_runs_now
+from ..prefetch import Prefetched
 from ..restart_link import (
     DEFAULT_TEMPLATE,
     LEFT_OUT_REASONS,
@@ -38,6 +44,10 @@ from ..restart_link import (
 from ..restart_parameters import CREDENTIAL
 from ..resume_rule import JOB_TO_RESTART, JobFacts, Reason, failure_point, usable_job
 from .step_io import step_main, write_summary
+
+RULE_SETTINGS = ("doneOutcomes", "maxChainDepth", "rule")  # what the plan reads of the plugin's settings
+PLUGIN_PROJECT = "/plugins/EC-Resume/project"
+SUMMARY_PATHS = ("/myJobStep/summary", "/myJobStep/outcome")
 
 DEFAULT_LINK_NAME = "Restart this job"
 DEFAULT_RUN_ALL_LINK_NAME = "Run all steps again"
@@ -156,6 +166,58 @@ def _plan_line(client: Any, job: Mapping[str, Any], links: RestartLinks, out: Te
     return f"A restart of this job would {plan.counts()}."
 
 
+def first_reads(client: Prefetched, job_id: str) -> List[Any]:
+    """What the step reads before it knows its job: the settings, its own parameters, this job's
+    properties that a restart's plan reads."""
+    reads = [client.property_read(SETTINGS + TIMEOUT, expand=False),
+             client.property_read("linkName"), client.property_read("runAllLinkName"),
+             client.property_read("/myProject/resume/linkTemplate", expand=False),
+             client.property_read(SETTINGS + LINK_RUN_NOW, expand=False),
+             client.property_read("/myProject/projectName"),
+             client.property_read(PLUGIN_PROJECT + "/projectName")]
+    reads += [client.property_read(SETTINGS + name) for name in RULE_SETTINGS]
+    if job_id:
+        reads += [client.property_read(f"/jobs/{job_id}/{name}") for name in sorted(CHAIN_PROPERTIES)]
+    return reads
+
+
+def job_reads(client: Prefetched, job: Mapping[str, Any]) -> List[Any]:
+    """What the job's record names: its formal parameters, the steps of every procedure it ran (the plan
+    reads the definition; a procedure it did not run is read when the plan gets to it), the job it
+    resumes."""
+    project, procedure = str(job.get("projectName") or ""), str(job.get("procedureName") or "")
+    reads = [client.formal_parameters_read(project, procedure), client.steps_read(project, procedure)]
+    for row in step_rows(job):
+        called = row.raw.get("calledProcedure")
+        if isinstance(called, Mapping) and called.get("projectName") and called.get("procedureName"):
+            reads.append(client.steps_read(str(called["projectName"]), str(called["procedureName"])))
+    ref = dict(actual_parameters(job)).get(JOB_TO_RESTART, "").strip()
+    if ref and "/" not in ref and "$" not in ref:
+        reads += [client.property_read(f"/jobs/{ref}/{name}", expand=False)
+                  for name in ("jobId", "projectName", "procedureName", "status", "jobName")]
+        reads += [client.property_read(f"/jobs/{ref}/{name}") for name in sorted(CHAIN_PROPERTIES)]
+        reads += [client.property_read(f"/jobs/{ref}/ec_resume/chainRoot"),
+                  client.property_read(f"/jobs/{ref}/jobName")]
+    return reads
+
+
+def prepare(client: Any, env: Mapping[str, str]) -> Prefetched:
+    """The step's client, with the first reads made in one round trip."""
+    ahead = Prefetched(client)
+    ahead.fetch(first_reads(ahead, env.get("COMMANDER_JOBID", "").strip()))
+    return ahead
+
+
+def send_writes(client: Any, out: TextIO) -> None:
+    """The held writes in one round trip. A refused summary is a warning, any other refusal fails the step."""
+    if not isinstance(client, Prefetched):
+        return
+    for path, reply in client.send_writes():
+        if path not in SUMMARY_PATHS:
+            raise client.error_of(reply)
+        print(f"{PROG}: warning: the step summary could not be written: {client.error_of(reply)}", file=out)
+
+
 def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
     """Do the step's work with `client`; returns the exit code. Raises BadInput or CommanderApiError."""
     job_id = env.get("COMMANDER_JOBID", "").strip()
@@ -172,6 +234,9 @@ def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
     procedure = str(job.get("procedureName") or "")
     if not project or not procedure:
         raise BadInput(f"job {job_id} names no project or procedure: expected a procedure job")
+    if isinstance(client, Prefetched):
+        client.fetch(job_reads(client, job))
+        client.hold_writes()
     write_failure_point(client, job_id, failure_point(job))
     resumes, why = resumed_job(client, job)
     if resumes is not None:
@@ -193,11 +258,12 @@ def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
     # Names only: values may be sensitive and are visible on the job page to those allowed to see them.
     print(summary, file=out)
     write_summary(client, PROG, summary, out, "warning" if links.missing_job_to_restart else "")
+    send_writes(client, out)
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return step_main(PROG, run, (BadInput,))
+    return step_main(PROG, run, (BadInput,), prepare)
 
 
 if __name__ == "__main__":

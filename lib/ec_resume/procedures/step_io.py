@@ -11,12 +11,19 @@ from ..client import CommanderApiError, CommanderClient, RequestRefused
 from ..plugin_settings import apply_timeout_setting
 
 StepWork = Callable[[Any, Mapping[str, str], TextIO], int]
+# What a step may put around its client before the first call (reads ahead, say); the client it uses.
+Prepare = Callable[[CommanderClient, Mapping[str, str]], Any]
 
 
-def write_summary(client: Any, prog: str, summary: str, out: TextIO, outcome: str = "") -> None:
-    """The step summary (and outcome). The work is done by then, so a failure here is only a warning."""
+def write_summary(client: Any, prog: str, summary: str, out: TextIO, outcome: str = "",
+                  expandable: Optional[bool] = None) -> None:
+    """The step summary (and outcome); expandable=False for text that quotes `$[...]` references. The work
+    is done by then, so a failure here is only a warning."""
     try:
-        client.set_property("/myJobStep/summary", summary)
+        if expandable is None:
+            client.set_property("/myJobStep/summary", summary)
+        else:
+            client.set_property("/myJobStep/summary", summary, expandable=expandable)
         if outcome:
             client.set_property("/myJobStep/outcome", outcome)
     except CommanderApiError as exc:
@@ -31,11 +38,17 @@ def failure_line(prog: str, exc: Exception) -> str:
     return f"{prog}: {text}"
 
 
-def step_main(prog: str, work: StepWork, input_errors: Tuple[Type[Exception], ...]) -> int:
-    """Run `work` in this job step; its exit code, or 1 with the failure's line in log and summary."""
-    client: Optional[CommanderClient] = None
+def step_main(prog: str, work: StepWork, input_errors: Tuple[Type[Exception], ...],
+              prepare: Optional[Prepare] = None) -> int:
+    """Run `work` in this job step; its exit code, or 1 with the failure's line in log and summary.
+
+    `prepare` gets the step's client before anything is read, the timeout setting included, and gives
+    the client that is used from then on."""
+    client: Any = None
     try:
         client = CommanderClient.from_environment()
+        if prepare is not None:
+            client = prepare(client, os.environ)
         warning = apply_timeout_setting(client)
         if warning:
             print(f"{prog}: warning: {warning}")

@@ -1,0 +1,60 @@
+"""Round trips to the server, pinned: they are deterministic, unlike timings (bench/ measures those).
+
+Counted from the emulator's request log: one `exchange` per HTTP round trip, an XML API batch being one,
+each with the job whose session sent it. bench/link_calls.py and bench/plan_calls.py report the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import pytest
+from conftest import find_step, unique
+from restart_support import PLUGIN, follow_restart_link, report_urls
+
+LINK_STEP_TRIPS = 4  # settings batch, getJobDetails, what the job names in one batch, the writes
+LINK_STEP_TRIPS_RESUMED = 7  # and the job it resumes: its record, and the lineage written on it
+
+
+def _procedure(api: Any, parameters: int) -> str:
+    project = unique("Counts")
+    extra = "".join(f"    formalParameter 'p{n}', defaultValue: 'v{n}', type: 'entry'\n"
+                    for n in range(1, parameters))
+    api.call("evalDsl", dsl=f"""
+project '{project}', {{
+  procedure 'Main', {{
+    formalParameter 'jobToRestart', defaultValue: '', type: 'entry'
+{extra}    step 'work', command: 'true'
+    step 'restart links', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'
+  }}
+}}
+""")
+    return project
+
+
+def _trips(api: Any, job: Dict[str, Any]) -> int:
+    return sum(1 for e in api.control("GET", "requests")["exchange"] if e["jobId"] == job["jobId"])
+
+
+@pytest.mark.emulator_only
+def test_a_create_restart_link_step_takes_four_round_trips_whatever_the_parameters(api, ec_resume):
+    warm = _procedure(api, 1)
+    api.run_and_wait(warm, "Main", {})  # the agent code is cached from here on
+    for parameters in (1, 10, 100):
+        project = _procedure(api, parameters)
+        api.control("DELETE", "requests")
+        job = api.run_and_wait(project, "Main", {})
+        assert find_step(job, "restart links", "createRestartLink")["outcome"] == "success"
+        assert _trips(api, job) == LINK_STEP_TRIPS, parameters
+        assert set(report_urls(api, job["jobId"])) == {"Restart this job", "Run all steps again"}
+
+
+@pytest.mark.emulator_only
+def test_the_link_step_of_a_resumed_job_takes_a_bounded_number_of_round_trips(api, emulator, ec_resume):
+    project = _procedure(api, 10)
+    first = api.run_and_wait(project, "Main", {})
+    api.control("DELETE", "requests")
+    second = follow_restart_link(api, emulator, report_urls(api, first["jobId"])["Restart this job"])
+    assert find_step(second, "restart links", "createRestartLink")["outcome"] == "success"
+    assert _trips(api, second) <= LINK_STEP_TRIPS_RESUMED
+    assert report_urls(api, first["jobId"]).get(f"Resumed by {second['jobName']}")

@@ -145,6 +145,9 @@ class _Reader(ExpressionReader):
 
     def statement(self, block: _Block, scope: Scope) -> None:
         tok = self.advance()
+        if tok.kind == "OP" and tok.value == "[":  # a list or map literal: [...].each { ... }
+            self.each_statement(tok, self.collection(scope), "[...]", block, scope)
+            return
         if tok.kind != "NAME":
             raise self.fail(tok.line, f"expected a DSL statement, found {describe(tok)}")
         name = tok.value
@@ -164,7 +167,8 @@ class _Reader(ExpressionReader):
             raise self.fail(tok.line, f"statement label '{name}:' does nothing in Groovy; "
                                       f"set a field with '{name} = ...'")
         if self.is_op("."):
-            raise self.fail(tok.line, f"'{name}.' member access or method call is not a DSL statement")
+            self.each_statement(tok, self.name_value(tok, scope), name, block, scope)
+            return
         if name in UNSUPPORTED_OBJECTS:
             raise self.fail(tok.line, f"'{name}' {block.describe()}: this CD/RO DSL object is not supported "
                                       f"by the emulator (it reads project, procedure, step, formalParameter, "
@@ -186,6 +190,63 @@ class _Reader(ExpressionReader):
                 "procedure": ("formalParameter", "formalOutputParameter", "step", "property"),
                 "step": ("actualParameter", "property"),
                 "property": ("property",)}.get(block.kind, ())
+
+    def each_statement(self, tok: Token, value: Any, path: str, block: _Block, scope: Scope) -> None:
+        """`list.each { item -> ... }` / `map.each { key, value -> ... }` (or `{ entry -> }`, or `it`): the
+        closure's statements run in this block once per item, in order. No other method is a statement."""
+        while True:
+            self.expect_op(".", f"after '{path}'")
+            member = self.advance()
+            if member.kind != "NAME":
+                raise self.fail(member.line, f"expected a member name after '.', found {describe(member)}")
+            if member.value == "each" and self.is_op("{"):
+                break
+            if self.is_op("(") or self.is_op("{"):
+                raise self.fail(member.line, f"'.{member.value}' is not a DSL statement (of the methods on a "
+                                             f"list or map, only .each {{ ... }} is supported)")
+            value = self.known(self.member(value, member.value, member.line))
+            path += "." + member.value
+            if not self.is_op("."):
+                raise self.fail(member.line, f"'{path}' is a value, not a DSL statement")
+        start = self.pos
+        self.skip_closure()
+        end = self.pos
+        names, body = self.closure_parameters(start, end)
+        if isinstance(value, dict):
+            items = [[k, v] for k, v in value.items()] if len(names) == 2 else \
+                [[{"key": k, "value": v}] for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [[item] for item in value]
+        else:
+            raise self.fail(member.line, f"'.each' needs a list or a map, got {describe_value(value)}")
+        if len(names) > (2 if isinstance(value, dict) else 1):
+            gives = ("a map gives (key, value) or (entry)" if isinstance(value, dict)
+                     else "a list gives one item")
+            raise self.fail(member.line, f"the '.each' closure takes {len(names)} parameters; {gives}")
+        for item in items:
+            inner = Scope(scope)
+            inner.vars.update(zip(names or ["it"], item))
+            self.pos = body
+            self.statements(block, inner, closing=True)
+        self.pos = end
+
+    def closure_parameters(self, start: int, end: int) -> Tuple[List[str], int]:
+        """The parameter names of the closure opening at token `start` and where its body begins."""
+        pos = start + 1
+        while self.toks[pos].kind == "NL":
+            pos += 1
+        names: List[str] = []
+        scan = pos
+        while scan < end and self.toks[scan].kind == "NAME":
+            names.append(self.toks[scan].value)
+            scan += 1
+            if self.toks[scan].kind == "OP" and self.toks[scan].value == ",":
+                scan += 1
+                continue
+            break
+        if names and self.toks[scan].kind == "OP" and self.toks[scan].value == "->":
+            return names, scan + 1
+        return [], start + 1
 
     def definition(self, scope: Scope) -> None:
         tok = self.advance()

@@ -116,6 +116,9 @@ class Lexer:
                 self.toks.append(Token("INT", int(digits), start_line))
             elif c in "'\"":
                 self.toks.append(self._string(c))
+            elif text.startswith("->", self.i):  # a closure's parameters end: { name, value -> ... }
+                self.toks.append(Token("OP", "->", start_line))
+                self.i += 2
             elif c == "?":
                 if not text.startswith("?:", self.i):
                     raise self.fail("only the elvis operator '?:' is supported (not '?.' or 'a ? b : c')")

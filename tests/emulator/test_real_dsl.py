@@ -83,6 +83,27 @@ def test_the_elvis_operator_gives_a_default_for_a_missing_or_groovy_false_value(
         assert message.startswith("bad.dsl:2: ") and construct in message
 
 
+def test_each_runs_its_closure_once_per_item_with_the_item_bound() -> None:
+    ops = ops_of("""def params = [config: 'c', depth: '']
+project 'P', {
+  procedure 'Q', {
+    params.each { name, value ->
+      formalParameter name, defaultValue: value
+    }
+    ['a', 'b'].each { step 'it-' + it }
+    step 'call', {
+      params.each { entry -> actualParameter entry.key, '$[' + entry.key + ']' }
+    }
+  }
+}""")
+    params = [(op.args["formalParameterName"], op.args["defaultValue"])
+              for op in ops if op.kind == "formalParameter"]
+    assert params == [("config", "c"), ("depth", "")]
+    steps = [op.args for op in ops if op.kind == "step"]
+    assert [s["stepName"] for s in steps] == ["it-a", "it-b", "call"]
+    assert [p["value"] for p in steps[2]["actualParameter"]] == ["$[config]", "$[depth]"]
+
+
 # ---------------------------------------------------------------------------------- generateDsl shapes
 
 EXPORTED = """
@@ -208,6 +229,12 @@ def test_the_exported_procedure_is_stored_with_every_field(call: Call) -> None:
     ("project 'P', {\n  procedure 'Q', {\n    actualParameter = [a: 'b']\n  }\n}", 3,
      "in a step, actualParameter = [name: 'value', ...]"),
     ("project 'P', {\n  pipeline 'x'\n}", 2, "'pipeline' inside project 'P'"),
+    ("def m = [a: 1]\nproject 'P', {\n  m.collect { x -> x }\n}", 3,
+     "'.collect' is not a DSL statement (of the methods on a list or map, only .each { ... } is supported)"),
+    ("def m = 'x'\nproject 'P', {\n  m.each { x -> }\n}", 3, "'.each' needs a list or a map, got 'x'"),
+    ("def m = [1]\nproject 'P', {\n  m.each { a, b -> }\n}", 3,
+     "the '.each' closure takes 2 parameters; a list gives one item"),
+    ("def m = [a: [b: 1]]\nproject 'P', {\n  m.a.b\n}", 3, "'m.a.b' is a value, not a DSL statement"),
 ])
 def test_a_construct_out_of_scope_is_one_line_naming_file_line_and_construct(text: str, line: int,
                                                                               construct: str) -> None:

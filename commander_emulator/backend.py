@@ -133,6 +133,15 @@ def _place_step(proc: Procedure, step: Step, args: Args) -> None:
     proc.steps.insert(index if before else index + 1, step)
 
 
+def _clear_emptied(step: Step, args: Args) -> None:
+    """modifyStep with an optional text field given as "" (a condition, a time limit ...) clears it: the
+    step then shows no such field, as before one was set. [U] CD/RO keeps an empty text as no value."""
+    blank = Step(name=step.name)
+    for f in STEP.fields:
+        if f.kind == "str" and args.get(f.arg) == "" and getattr(blank, f.attr) is None:
+            setattr(step, f.attr, None)
+
+
 def save_step(store: Store, args: Args, mode: str) -> Step:
     project_name, proc_name = required(args, "projectName"), required(args, "procedureName")
     name = required(args, "stepName")
@@ -147,6 +156,8 @@ def save_step(store: Store, args: Args, mode: str) -> Step:
         target = step or Step(name=name)
         _place_step(proc, target, args)
         apply_fields(target, args, STEP)
+        if mode == "modify":
+            _clear_emptied(target, args)
         if params is not None:
             target.actual_parameters = params  # [U] a given actualParameter list replaces the old one
         if new_name:

@@ -4,13 +4,17 @@
     ec-resume plan JOB [--param N=V]... [--from-step PATH] [--json]
                                                what a restart would skip and run, and why
     ec-resume restart JOB [--param N=V]... [--from-step PATH] [--dry-run] [--wait] [--all] [--json]
+    ec-resume enable PROJECT PROCEDURE [--exclude STEP]... [--wrap-conditions] [--subprocedures] [--dry-run]
+                                               make an existing procedure resumable (EnableResume)
+    ec-resume disable PROJECT PROCEDURE [--dry-run]   undo it exactly (DisableResume)
 
 Connection: --server URL (or COMMANDER_URL) and --user U (or COMMANDER_USER), the password from
 COMMANDER_PASSWORD or a prompt, never from an argument; inside a job step, the agent's environment.
 --timeout SECONDS (or COMMANDER_TIMEOUT; inside a job step also the plugin's resume/timeout) bounds each
 server call, retries included (default 30).
 Exit status: 0 done, 1 the server refused or failed (or a --wait job ended in error), 2 bad usage,
-3 the restart was refused. Errors are one line on stderr; the session id and password are never printed.
+3 the restart (or an enable) was refused. Errors are one line on stderr; the session id and password
+are never printed.
 """
 
 from __future__ import annotations
@@ -25,7 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, TextIO
 
 from . import __version__
+from .adoption import (
+    AdoptionInputError,
+    AdoptionRefused,
+    AdoptionRequest,
+    disable,
+    enable,
+    outcome_json,
+    parse_exclude,
+)
 from .client import DEFAULT_TIMEOUT, CommanderApiError, CommanderClient, parse_timeout, server_root
+from .enable_resume import EnableOptions
 from .job_steps import step_rows
 from .lineage import CLI, read_lineage
 from .plugin_settings import apply_timeout_setting
@@ -315,6 +329,21 @@ def cmd_restart(client: CommanderClient, args: argparse.Namespace, show: Output,
     return EXIT_OK
 
 
+def cmd_adopt(client: CommanderClient, args: argparse.Namespace, show: Output) -> int:
+    """`enable` and `disable`: the core of EnableResume and DisableResume, its lines (and diff) printed."""
+    if args.command == "enable":
+        options = EnableOptions(exclude=parse_exclude(args.exclude or []), wrap=bool(args.wrap_conditions),
+                                subprocedures=bool(args.subprocedures))
+        outcome = enable(client, AdoptionRequest(args.project, args.procedure, options, bool(args.dry_run)))
+    else:
+        outcome = disable(client, AdoptionRequest(args.project, args.procedure, dry_run=bool(args.dry_run)))
+    if show.as_json:
+        show.json(outcome_json(outcome))
+    else:
+        show.out.write(outcome.text() if outcome.text().endswith("\n") else outcome.text() + "\n")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------- parser
 
 
@@ -362,6 +391,22 @@ def build_parser() -> argparse.ArgumentParser:
     restart_cmd.add_argument("--dry-run", action="store_true", help="print the plan and start nothing")
     restart_cmd.add_argument("--all", action="store_true", help="run every step again (empty jobToRestart)")
     restart_cmd.add_argument("--wait", action="store_true", help="follow the new job until it completes")
+    for name, text in (("enable", "make a procedure resumable: jobToRestart, CarryOver first, the run "
+                                  "condition on its steps, CreateRestartLink last (EnableResume)"),
+                       ("disable", "undo what enable recorded on the procedure, exactly (DisableResume)")):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("project", metavar="PROJECT")
+        sub.add_argument("procedure", metavar="PROCEDURE")
+        sub.add_argument("--dry-run", action="store_true", help="print the change as a diff of the "
+                         "procedure's DSL and change nothing")
+        _add_connection_options(sub, argparse.SUPPRESS)
+        if name == "enable":
+            sub.add_argument("--exclude", action="append", metavar="STEP", help="leave this step alone "
+                             "(repeatable)")
+            sub.add_argument("--wrap-conditions", action="store_true", help="keep a step's own run "
+                             "condition and add the resume rule to it (both must say run)")
+            sub.add_argument("--subprocedures", action="store_true", help="enable the procedures it calls "
+                             "too")
     return parser
 
 
@@ -370,9 +415,11 @@ def _run(argv: Sequence[str], env: Mapping[str, str], show: Output, started: Sta
     args = build_parser().parse_args(list(argv))
     show.as_json = bool(args.json)
     conn = connection_from(args.server, args.user, bool(args.insecure), env, timeout_from(args.timeout, env))
-    if args.command != "status":  # a malformed option is refused before any connection
+    if args.command in ("plan", "restart"):  # a malformed option is refused before any connection
         parse_overrides(args.param or [], what=lambda item: f"--param '{item}'")
     client = connect(conn, env)
+    if args.command in ("enable", "disable"):
+        return cmd_adopt(client, args, show)
     if args.command == "status":
         return cmd_status(client, args, show, started)
     if args.command == "plan":
@@ -391,10 +438,10 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     except CliError as exc:
         err.write(f"{PROG}: {exc}\n")
         return exc.exit_code
-    except BadRequest as exc:
+    except (BadRequest, AdoptionInputError) as exc:
         err.write(f"{PROG}: {' '.join(str(exc).split())}\n")
         return EXIT_USAGE
-    except Refused as exc:
+    except (Refused, AdoptionRefused) as exc:
         err.write(f"{PROG}: refused: {' '.join(str(exc).split())}\n")
         return EXIT_REFUSED
     except LaunchUnknown as exc:

@@ -143,6 +143,17 @@ def test_steps_keep_their_order_and_honour_before_and_after(call: Call) -> None:
     assert [s["stepName"] for s in steps] == ["first", "a", "b", "c"]
 
 
+def test_modify_step_with_an_empty_condition_takes_it_off_as_if_never_set(call: Call) -> None:
+    project, procedure = make_procedure(call, {"a": {"command": "true"}})
+    where = {"projectName": project, "procedureName": procedure, "stepName": "a"}
+    before = call("getStep", **where)["step"]
+    assert "condition" not in before
+    call("modifyStep", condition="$[runIt]", timeLimit="5", **where)
+    assert call("getStep", **where)["step"]["condition"] == "$[runIt]"
+    call("modifyStep", condition="", timeLimit="", **where)
+    assert call("getStep", **where)["step"] == before  # [U] "" clears an optional text field
+
+
 def test_modify_and_delete_steps(call: Call) -> None:
     project, procedure = make_procedure(call, {"a": {"command": "one"}, "b": {}})
     call(

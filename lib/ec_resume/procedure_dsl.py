@@ -1,0 +1,63 @@
+"""A procedure's definition rendered as CD/RO DSL (the shape `ectool generateDsl` writes: one closure per
+object, its fields as `name = 'value'`), and the unified diff of two renderings: what EnableResume's and
+DisableResume's dry runs print. Pure functions of `enable_resume.ProcedureDef`."""
+
+from __future__ import annotations
+
+import difflib
+from typing import List
+
+from .enable_resume import KEPT_CONDITION, RECORD_SHEET, Fields, ProcedureDef, StepDef
+
+INDENT = "  "
+
+
+def groovy_string(text: str) -> str:
+    """A Groovy literal holding `text` as is: single quotes (no interpolation of `$`), triple single
+    quotes for text with line breaks."""
+    escaped = text.replace("\\", "\\\\")
+    if "\n" in text:
+        return "'''" + escaped.replace("'''", "\\'\\'\\'") + "'''"
+    return "'" + escaped.replace("'", "\\'") + "'"
+
+
+def _field_lines(fields: Fields, depth: int) -> List[str]:
+    pad = INDENT * depth
+    return [f"{pad}{name} = {groovy_string(value)}" for name, value in fields]
+
+
+def _step_lines(step: StepDef) -> List[str]:
+    lines = [f"{INDENT}step {groovy_string(step.name)}, {{"]
+    lines += _field_lines(step.fields, 2)
+    lines += [f"{INDENT * 2}actualParameter {groovy_string(k)}, {groovy_string(v)}"
+              for k, v in step.actual_parameters]
+    if step.kept_condition is not None:
+        sheet, name = KEPT_CONDITION.split("/", 1)
+        lines += [f"{INDENT * 2}property {groovy_string(sheet)}, {{",
+                  f"{INDENT * 3}property {groovy_string(name)}, value: {groovy_string(step.kept_condition)}",
+                  f"{INDENT * 2}}}"]
+    elif step.has_sheet:
+        lines.append(f"{INDENT * 2}property {groovy_string(RECORD_SHEET)}, {{ }}")
+    return lines + [f"{INDENT}}}"]
+
+
+def render(proc: ProcedureDef) -> str:
+    """The procedure as DSL text, one line per field; the same definition always renders the same."""
+    lines = [f"project {groovy_string(proc.project)}, {{", f"procedure {groovy_string(proc.name)}, {{"]
+    lines += _field_lines(proc.fields, 1)
+    for param in proc.parameters:
+        lines.append(f"{INDENT}formalParameter {groovy_string(param.name)}, {{")
+        lines += _field_lines(param.fields, 2)
+        lines.append(f"{INDENT}}}")
+    for step in proc.steps:
+        lines.append("")
+        lines += _step_lines(step)
+    return "\n".join(lines + ["}", "}", ""])
+
+
+def dsl_diff(before: ProcedureDef, after: ProcedureDef) -> str:
+    """The unified diff of the two renderings ("" when they are the same)."""
+    label = f"{before.project}/{before.name}"
+    return "".join(difflib.unified_diff(render(before).splitlines(keepends=True),
+                                        render(after).splitlines(keepends=True),
+                                        fromfile=f"{label} (now)", tofile=f"{label} (after)"))

@@ -386,7 +386,7 @@ class Settings:
     # What the parent of a top-level job step is ([U]: the docs speak of a job's "root step"): "none"
     # (nothing), "job" (the job), or "rootStep" (a job step named after the procedure that holds the
     # top-level steps). Property paths and JavaScript see the same parent. The default is "job", what
-    # /myParent is at the top level (issue 10: myJobStep.parent behaves as /myParent does).
+    # /myParent is at the top level, so that myJobStep.parent and /myParent agree there.
     top_level_parent: str = "job"
     # Whose String.stripIndent() a DSL file's '...'.stripIndent() runs ([U]: the server's Java): "java"
     # (Java 15+, its own method) or "groovy" (the GDK method, older Java). See dsl_strings.

@@ -42,6 +42,10 @@ PLANNED_ID = "planned:"  # the new job's steps have no ids yet; the plan gives e
 # What the rule reads of an earlier job (the others are the new job's own).
 CHAIN_PROPERTIES = {JOB_TO_RESTART, "ec_resume/pendingFromStep", "ec_resume/failedAt", "ec_resume/failedStep"}
 FAILED_AT, FAILED_STEP = "ec_resume/failedAt", "ec_resume/failedStep"
+# EC-Resume's own work in a job, which the counts leave out: the CarryOver and CreateRestartLink calls,
+# and ResumableStep's steps around the command.
+PLUGIN_OWN_CALLS = (RESTART_LINK_PROCEDURE, "CarryOver")
+PLUGIN_OWN_STEPS = ("restoreOutputs", "recordOutputs")
 
 
 def readable(client: CommanderClient, path: str) -> Optional[str]:
@@ -93,7 +97,7 @@ class _DefinitionReader:
              bookkeeping: bool = False) -> Tuple[PlannedStep, ...]:
         """The job steps a run of the procedure will have, in job order.
 
-        `bookkeeping`: the steps are EC-Resume's own restart-link call, which the counts leave out.
+        `bookkeeping`: the steps are EC-Resume's own work (PLUGIN_OWN_CALLS), which the counts leave out.
         """
         steps = self.steps_of(project, procedure)
         if steps is None or len(prefix) >= MAX_NESTING:
@@ -104,16 +108,19 @@ class _DefinitionReader:
             names = prefix + (name,)
             subprocedure = str(step.get("subprocedure") or "").strip()
             children: Tuple[PlannedStep, ...] = ()
-            own_bookkeeping = bookkeeping
+            own_bookkeeping = bookkeeping or (not subprocedure and is_plugin_project(project)
+                                              and name in PLUGIN_OWN_STEPS)
             if subprocedure:
                 target = called_project(self.client, str(step.get("subproject") or ""), project)
-                own_bookkeeping = bookkeeping or (subprocedure == RESTART_LINK_PROCEDURE
+                own_bookkeeping = bookkeeping or (subprocedure in PLUGIN_OWN_CALLS
                                                   and is_plugin_project(target or ""))
                 children = self._call(subprocedure, target, names, own_bookkeeping)
             planned.append(PlannedStep(path=JOB_STEPS_JOINER.join(names), name=name, names=names,
                                        depth=len(prefix), condition=str(step.get("condition") or ""),
                                        project=project, children=children, is_call=bool(subprocedure),
-                                       bookkeeping=own_bookkeeping))
+                                       bookkeeping=own_bookkeeping,
+                                       ends_skipped=own_bookkeeping and name in PLUGIN_OWN_STEPS
+                                       and not subprocedure and is_plugin_project(project)))
         return tuple(planned)
 
     def _call(self, subprocedure: str, target: Optional[str], names: Tuple[str, ...],

@@ -109,6 +109,7 @@ def render_status(job: Mapping[str, Any]) -> str:
 NO_CONDITION = "NO_CONDITION"  # the step has no run condition: it always runs
 OTHER_CONDITION = "OTHER_CONDITION"  # its own run condition, not EC-Resume's, decides afresh
 INSIDE_SKIPPED_CALL = "INSIDE_SKIPPED_CALL"  # a skipped call runs none of its steps
+PLUGIN_STEP = "PLUGIN_STEP"  # EC-Resume's own step inside ResumableStep, which ends skipped
 CALL_STEPS = "CALL_STEPS"  # a call that runs: what it does is what its steps do
 
 
@@ -132,6 +133,7 @@ class PlannedStep:
     children: Tuple[PlannedStep, ...] = ()
     is_call: bool = False
     bookkeeping: bool = False  # EC-Resume's own restart-link call or a step inside it
+    ends_skipped: bool = False  # ResumableStep's restoreOutputs and recordOutputs: they end skipped
 
     @property
     def resumable(self) -> bool:
@@ -238,6 +240,8 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
             skip_inside(child, call)
 
     def own_decision(step: PlannedStep) -> Tuple[str, str, str]:
+        if step.ends_skipped:
+            return SKIP, "EC-Resume's own step: it ends skipped (its summary says what it did)", PLUGIN_STEP
         if step.resumable:
             decision = decide(step)
             return (SKIP if decision.done else RUN), explain(decision, labels, max_depth), decision.kind.name
@@ -254,7 +258,7 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
             return action
         at = len(lines) - 1  # the call's line: replaced once its steps are planned
         running = sum(1 for child in step.children if visit(child) == RUN)
-        count = len(step.children)
+        count = sum(1 for child in step.children if not child.ends_skipped)
         # [U] A call whose steps are all skipped ends skipped itself (outcome roll-up).
         rollup = (f"all {count} of its steps skipped" if running == 0
                   else f"runs {running} of its {count} steps")

@@ -27,6 +27,7 @@ from .client_errors import NotFound
 from .job_steps import JOB_STEPS_JOINER, StepRow, step_rows
 from .planning import readable, rule_settings
 from .provenance import REUSED_SHEET, STEP_PROPERTY, Provenance, with_provenance
+from .rest_json import as_list
 from .resume_rule import RUN_AGAIN, JobFacts, RuleSettings, decide, job_facts
 from .xml_batch import Request
 
@@ -96,6 +97,16 @@ def row_at(details: Mapping[str, Any], job_step_id: str) -> Optional[StepRow]:
     return next((row for row in step_rows(details) if row.record.job_step_id == job_step_id), None)
 
 
+def row_by_path(details: Mapping[str, Any], path: str) -> Optional[StepRow]:
+    return next((row for row in step_rows(details) if row.path == path), None)
+
+
+def call_parameter_names(row: StepRow) -> List[str]:
+    called = row.raw.get("calledProcedure")
+    params = called.get("actualParameter") if isinstance(called, Mapping) else None
+    return [str(p.get("actualParameterName")) for p in as_list(params) if isinstance(p, Mapping)]
+
+
 @dataclass(frozen=True)
 class StepCopy:
     requests: Tuple[Request, ...]
@@ -103,7 +114,8 @@ class StepCopy:
 
 
 def copy_step(client: CommanderClient, resumed: ResumedJob, source_job: str, source: StepRow, target: StepRow,
-              also_exclude: Sequence[str] = (), files: Sequence[Dict[str, Any]] = ()) -> StepCopy:
+              also_exclude: Sequence[str] = (), files: Sequence[Dict[str, Any]] = (),
+              index: bool = True) -> StepCopy:
     """What the skipped `target` gets from `source` (the same step in `source_job`): its custom properties
     (not those the target has, nor the plugin's bookkeeping), its output parameters, its summary with
     the provenance line under it, ``ec_resume/reusedFrom``, and the job's provenance entry."""
@@ -122,7 +134,8 @@ def copy_step(client: CommanderClient, resumed: ResumedJob, source_job: str, sou
     requests: List[Request] = [*set_requests(dst, plan.writes), *output_requests(dst, outputs)]
     requests += set_requests(dst, [Leaf(SUMMARY, with_provenance(summary, provenance), False),
                                    Leaf(STEP_PROPERTY, provenance.line(), False)])
-    requests += provenance_requests(resumed.job_id, target.record.job_step_id, provenance)
+    if index:
+        requests += provenance_requests(resumed.job_id, target.record.job_step_id, provenance)
     return StepCopy(tuple(requests), provenance)
 
 

@@ -116,7 +116,7 @@ def test_plugin_dsl_under_real_groovy_matches_the_emulator_reader(promoted):
     assert sorted(groovy_model) == ["CarryOver", "CreateRestartLink", "RestartJob", "ResumableStep"]
     assert groovy_model == emulator_model
     # The run condition reference must survive both readers untouched (single quotes in the DSL).
-    step = groovy_model["ResumableStep"]["steps"][0]
+    step = next(s for s in groovy_model["ResumableStep"]["steps"] if s["stepName"] == "runCommand")
     assert step["condition"] == "$[/myProject/resume/runCondition]"
     assert groovy_model["CreateRestartLink"]["steps"][0]["alwaysRun"] == "1"
 
@@ -135,4 +135,5 @@ def test_recorder_sees_a_step_the_emulator_would_miss(promoted, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     groovy_model = _from_groovy(json.loads(result.stdout.strip().splitlines()[-1]))
     assert groovy_model != _from_emulator(plugins.promotion_ops(store, plugin.name))
-    assert [s["stepName"] for s in groovy_model["ResumableStep"]["steps"]] == ["runCommand", "extra"]
+    assert [s["stepName"] for s in groovy_model["ResumableStep"]["steps"]] == [
+        "restoreOutputs", "runCommand", "recordOutputs", "extra"]

@@ -1,0 +1,1 @@
+run_plugin_module("ec_resume.procedures.record_outputs")

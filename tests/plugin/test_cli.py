@@ -293,7 +293,8 @@ def test_status_shows_every_step_indented_with_outcome_and_duration(api, shop, l
         ("build", "success"), ("package", "success"), ("  restoreOutputs", "skipped"),
         ("  runCommand", "success"), ("  recordOutputs", "skipped"),
         ("deploy", "success"), ("  upload", "success"), ("    unpack", "success"),
-        ("      restoreOutputs", "skipped"), ("      runCommand", "success"), ("      recordOutputs", "skipped"),
+        ("      restoreOutputs", "skipped"), ("      runCommand", "success"),
+        ("      recordOutputs", "skipped"),
         ("  verify", "success"), ("docs", "success"),
         ("  render", "success"), ("announce", "success"), ("test", "error"), ("publish", "error")]
     for row in table:  # every completed step has a duration such as 0.1s or 1m05s

@@ -25,16 +25,18 @@ from .client import CommanderApiError, NotFound
 from .job_steps import actual_parameters
 from .lineage import CLI, ec_resume_path, ensure_failure_point, record_lineage
 from .planning import plan_restart, validate_from_step
+from .prefetch import Prefetched, plan_reads
 from .report import RestartPlan, job_label
 from .restart_lock import AlreadyClaimed, Claim, claim, release
 from .restart_parameters import CREDENTIAL, NOT_FORMAL, credential_names, formal_names, restart_parameters
-from .resume_rule import JOB_TO_RESTART
+from .resume_rule import JOB_TO_RESTART, is_job_reference
 
 CREDENTIAL_LEFT_OUT = ("a credential parameter that names no stored credential cannot be carried into a "
                        "new job; give it when you run the job yourself")
 NOT_A_PARAMETER = "no longer a parameter of the procedure"
 LEFT_OUT_REASONS = {CREDENTIAL: CREDENTIAL_LEFT_OUT, NOT_FORMAL: NOT_A_PARAMETER}
 STORED_CREDENTIAL_PREFIX = "/projects/"
+MAX_JOB_REFERENCE = 255  # [U] longer than any job id (a UUID) or job name CD/RO makes
 LOOKUP_WINDOW = 500  # newest jobs of the procedure compared before and after a launch [U] enough
 LOOKUP_DELAYS = (0.0, 0.5, 1.0)  # a server that lost the reply may still be creating the job
 
@@ -121,6 +123,11 @@ def fetch_job(client: Any, ref: str) -> Dict[str, Any]:
     """getJobDetails of a job id or name; raises JobNotFound or BadRequest (an empty reference)."""
     if not ref.strip():
         raise BadRequest("JOB is empty: expected a job id or job name")
+    if len(ref.strip()) > MAX_JOB_REFERENCE or not is_job_reference(ref.strip()):
+        shown = ref.strip() if len(ref.strip()) <= 60 else ref.strip()[:60] + "..."
+        raise BadRequest(f"JOB '{shown}': expected a job id or job name (letters, digits and _ . : -, "
+                         f"at most {MAX_JOB_REFERENCE} characters), which is also all the run condition "
+                         "accepts")
     try:
         return client.get_job_details(ref.strip())  # [U] /jobs/<ref> takes a job name as well as an id
     except NotFound:
@@ -130,6 +137,8 @@ def fetch_job(client: Any, ref: str) -> Dict[str, Any]:
 def prepare(client: Any, request: RestartRequest) -> Launch:
     """Every check that needs no claim; the parameters of the new job. Raises Refused or BadRequest."""
     job = fetch_job(client, request.job_ref)
+    if isinstance(client, Prefetched):  # what the checks and the plan read, in one round trip
+        client.fetch(plan_reads(client, job))
     label, job_id = job_label(job), str(job.get("jobId", ""))
     if request.own_job_id and job_id == request.own_job_id:
         raise Refused(f"job {label} is the job running {request.how}: a job cannot restart itself")
@@ -252,8 +261,10 @@ def restart(client: Any, request: RestartRequest, show: Callable[[RestartPlan], 
             sleep: Callable[[float], None] = time.sleep) -> Launch:
     """Check, plan, show the plan, launch (not when dry_run); returns what was done.
 
-    `on_launched` hears the new job's id as soon as it is known, before the writes that follow.
+    `on_launched` hears the new job's id as soon as it is known, before the writes that follow. What the
+    checks and the plan read goes in one round trip (`prefetch`).
     """
+    client = client if isinstance(client, Prefetched) else Prefetched(client)
     launch = prepare(client, request)
     from_step = request.from_step.strip()
     if request.dry_run:
@@ -271,6 +282,7 @@ def restart(client: Any, request: RestartRequest, show: Callable[[RestartPlan], 
             client.set_property(pending, from_step, expandable=False)
         else:
             client.delete_property(pending)  # left by a restart that died: it would make more steps run
+        client.fetch(plan_reads(client, launch.job))  # the writes dropped the properties read ahead
         launch.plan = plan_restart(client, launch.job, launch.parameters, from_step)
         show(launch.plan)
         try:

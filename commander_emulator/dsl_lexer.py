@@ -163,7 +163,11 @@ class Lexer:
             if not triple and c == quote:
                 self.i += 1
                 break
-            if c == "\n":
+            if c == "\r" and triple:  # Groovy reads a multi-line string's CR LF or CR line break as LF
+                self.i += 2 if text.startswith("\r\n", self.i) else 1
+                self.line += text[self.i - 1] == "\n"
+                buf.append("\n")
+            elif c == "\n":
                 if not triple:
                     raise self.fail("string is not closed on its line "
                                     "(use ''' or \"\"\" for multi-line text)")

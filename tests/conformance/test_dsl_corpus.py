@@ -51,8 +51,14 @@ def normal_args(kind: str, args: Dict[str, Any], from_groovy: bool) -> Dict[str,
     return out
 
 
+def source(path: Path) -> str:
+    """The file's text as the server gets it: line breaks untouched (CR LF stays CR LF)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 def emulator_ops(path: Path, mode: str) -> List[Op]:
-    ops = parse_dsl(path.read_text(encoding="utf-8"), path.name, binding={"args": ARGS}, strip_indent=mode)
+    ops = parse_dsl(source(path), path.name, binding={"args": ARGS}, strip_indent=mode)
     return [(op.kind, normal_args(op.kind, op.args, from_groovy=False)) for op in ops]
 
 
@@ -103,7 +109,7 @@ def test_the_whole_corpus_loads_on_the_emulator(tmp_path: Path) -> None:
     for name in EXISTING_PROJECTS:
         save_project(store, {"projectName": name}, "create")
     for path in FILES:
-        apply_dsl_ops(store, parse_dsl(path.read_text(encoding="utf-8"), path.name, binding={"args": ARGS}))
+        apply_dsl_ops(store, parse_dsl(source(path), path.name, binding={"args": ARGS}))
     exports = store.project("Corpus Exports").procedures
     assert sorted(exports) == ["Archive Projects", "Deploy Service", "Pull Container Image", "Rotate Logs"]
     pull = exports["Pull Container Image"]
@@ -138,7 +144,7 @@ def test_corpus_procedures_run_on_the_emulator(tmp_path: Path, project: str, pro
     store = Store(str(tmp_path))
     store.add_user("admin", "changeme")
     for path in FILES:
-        text = path.read_text(encoding="utf-8")
+        text = source(path)
         if project in text:
             apply_dsl_ops(store, parse_dsl(text, path.name, binding={"args": ARGS}))
     engine = Engine(store)

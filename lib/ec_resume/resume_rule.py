@@ -306,7 +306,9 @@ def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
             failed_at = job.failed_at.strip()
             if not failed_at:
                 return run(Reason.FAILURE_POINT_UNKNOWN, job.job_id, outcome)
-            if failed_at != NO_FAILURE and facts.start >= failed_at:
+            # A done step with no start time cannot be ordered before the failure either.
+            unordered = not facts.start and outcome in settings.done_outcomes
+            if failed_at != NO_FAILURE and (facts.start >= failed_at or unordered):
                 return run(Reason.RAN_AFTER_FAILURE, job.job_id, outcome, job.failed_step)
         if outcome in settings.done_outcomes:
             return Decision(True, Reason.DONE, job.job_id, outcome)

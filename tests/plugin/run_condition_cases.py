@@ -589,6 +589,13 @@ def _failure_cases() -> List[RunConditionCase]:
           parallel, "false", "DONE"),
         C("a parallel sibling that started as the failed step finished runs", ("deploy", "late"), parallel,
           "true", "RAN_AFTER_FAILURE"),
+        C("a success with no start time in a job that failed cannot be ordered: runs", ("smoke",),
+          {CURRENT_JOB: _restart("earlier"), "earlier": _failed_pipeline(
+              rule_steps=_pipeline(deploy="error", upload="error")[:3] + (S("smoke", start=NEVER),))},
+          "true", "RAN_AFTER_FAILURE"),
+        C("a success with no start time in a job that recorded no failure: skipped", ("smoke",),
+          {CURRENT_JOB: _restart("earlier"),
+           "earlier": JobRecord(steps=_pipeline()[:3] + (S("smoke", start=NEVER),))}, "false", "DONE"),
         C("failedAt none (a job that recorded no failure): per step", ("smoke",),
           {CURRENT_JOB: _restart("earlier"), "earlier": JobRecord(steps=_pipeline())}, "false", "DONE"),
         C("no failedAt (restarted by hand, no CreateRestartLink): failure point unknown -> run", ("build",),

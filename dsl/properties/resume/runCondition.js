@@ -132,12 +132,15 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
             // failedAt: the failed step's finish, NO_FAILURE, or nothing when no one recorded it (the job
             // was restarted by hand and had no CreateRestartLink): then what ran after a failure cannot be
             // told apart, and the step runs.
+            // A done step with no start time cannot be ordered before the failure either.
             var failedAt = settings.perStep ? NO_FAILURE : read("/jobs/" + jobId + "/ec_resume/failedAt");
+            var isDone = settings.done.indexOf("," + outcome + ",") >= 0;
+            var start = stepRead(jobId, path, "start");
             if (failedAt === "" ||
-                    (failedAt !== NO_FAILURE && stepRead(jobId, path, "start") >= failedAt)) {
+                    (failedAt !== NO_FAILURE && (start >= failedAt || (start === "" && isDone)))) {
                 return false;
             }
-            if (settings.done.indexOf("," + outcome + ",") >= 0) {
+            if (isDone) {
                 return true;
             }
             if (outcome !== "skipped") {

@@ -13,8 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from conftest import find_step, unique
-
-from tests.plugin.restart_support import (
+from restart_support import (
     PLUGIN,
     RESTARTER,
     mark,

@@ -12,8 +12,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 from conftest import find_step, unique
-
-from tests.plugin.restart_support import (
+from restart_support import (
     PLUGIN,
     cli_env,
     counts,

@@ -42,6 +42,9 @@ ODD_NAME = re.compile(r"[/\[\]$]")  # a name a property path cannot address
 # value, and its text is the answer unless the rule skips the step, so the server decides on it exactly
 # as it did on the old Run Condition field. Its failure fails the step as before; a missing copy runs the
 # step. ES5, no square brackets but the one inner reference (the server's reference scanner).
+# [U] /myStep names the procedure step of the job step whose condition is evaluated, and getProperty in
+# a run condition's script expands a stored value in that job step's context, as the server expands the
+# Run Condition field itself (the emulator does both; the CD/RO docs list /myStep and getProperty).
 WRAPPED_CONDITION = (
     "$[/javascript // EC-Resume: this step's own run condition and the resume rule must both say run.\n"
     "// Its own condition, as it was, is the step property " + KEPT_CONDITION + ", expanded here as the\n"
@@ -282,6 +285,8 @@ def plan_enable(proc: ProcedureDef, options: EnableOptions, top_level: bool = Tr
 
     Raises AdoptionInputError for a step in `options.exclude` the procedure does not have (top level).
     """
+    if is_plugin_project(proc.project):
+        raise AdoptionInputError(f"{proc.label} is a procedure of the plugin EC-Resume itself: not changed")
     names = [s.name for s in proc.steps]
     exclude = options.exclude if top_level else ()
     missing = [name for name in exclude if name not in names]

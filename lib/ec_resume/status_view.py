@@ -19,6 +19,9 @@ from .resume_rule import JOB_TO_RESTART
 INDENT = "  "
 RESUME_CONDITION_MARK = "resume/runCondition"  # the property every resumable step's condition names
 SKIPPED_BY_RESUME = "skipped by the resume"
+# EnableResume's wrapped condition (a step's own condition kept beside the resume rule) names this.
+WRAPPED_CONDITION_MARK = "ec_resume/originalCondition"
+SKIPPED_BY_EITHER = "skipped by the resume or by its own run condition"
 SKIPPED_BY_CONDITION = "skipped by its own run condition"
 ALL_STEPS_SKIPPED = "all of its steps skipped"
 NEVER_REACHED = "never reached"
@@ -57,7 +60,7 @@ def skip_note(row: StepRow, resumes: bool) -> str:
         return ""
     condition = str(row.raw.get("condition") or "")
     if resumes and RESUME_CONDITION_MARK in condition:
-        return SKIPPED_BY_RESUME
+        return SKIPPED_BY_EITHER if WRAPPED_CONDITION_MARK in condition else SKIPPED_BY_RESUME
     if not condition.strip() and _all_children_skipped(row.raw):
         return ALL_STEPS_SKIPPED  # [U] a call whose steps were all skipped ends skipped (roll-up)
     return SKIPPED_BY_CONDITION

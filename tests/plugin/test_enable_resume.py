@@ -161,3 +161,8 @@ def test_dry_run_diff_shows_the_change_as_dsl() -> None:
 def test_groovy_strings_keep_the_text() -> None:
     assert groovy_string("it's $[x]") == "'it\\'s $[x]'"
     assert groovy_string("a\\b\nc") == "'''a\\\\b\nc'''"
+
+
+def test_the_plugins_own_procedures_are_refused() -> None:
+    with pytest.raises(AdoptionInputError):
+        plan_enable(replace(proc(cmd("a")), project="EC-Resume-1.0.0"), NO_OPTIONS)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from ec_resume.enable_resume import WRAPPED_CONDITION
 from ec_resume.lineage import Lineage
 from ec_resume.status_view import (
     NEVER_REACHED,
     SKIPPED_BY_CONDITION,
+    SKIPPED_BY_EITHER,
     SKIPPED_BY_RESUME,
     render_status,
     status_json,
@@ -71,3 +73,8 @@ def test_a_call_skipped_because_all_its_steps_were_skipped_says_so():
     assert notes["deploy"] == "all of its steps skipped"
     assert notes["deploy/jobSteps/runCommand"] == SKIPPED_BY_RESUME
     assert notes["docs"] == SKIPPED_BY_CONDITION  # no steps to tell by: it was not the roll-up
+
+
+def test_a_step_whose_own_condition_enable_resume_wrapped_is_skipped_by_either():
+    resumed = job("5", step("docs", "skipped", condition=WRAPPED_CONDITION))
+    assert step_statuses(resumed, {})[0].note == SKIPPED_BY_EITHER

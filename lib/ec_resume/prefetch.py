@@ -4,10 +4,12 @@ property writes back to send them in one batch too.
 
 A read that was not fetched goes to the server as before, so what is fetched changes how many round
 trips a step takes, never what it reads: each reply is the server's own, errors included (a property
-that does not exist still reads as None, a refused read still raises). A read is answered from the batch
-once; a second read of the same thing goes to the server, so a value written in between is never read
-stale. A server that refuses the batch as a whole (no XML API behind a proxy, say) gets each call on its
-own over REST instead.
+that does not exist still reads as None, a refused read still raises). A property written through the
+wrapper (set, create, delete) drops every reply held of a path with a segment of its name, whatever path
+the read spelled it with, so a value written is never read stale; a write held back changes nothing on
+the server yet, so it drops nothing until it is sent.
+`plan_reads` is what a plan of a job's restart reads (planning.plan_restart). A server that refuses the
+batch as a whole (no XML API behind a proxy, say) gets each call on its own over REST instead.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .client_errors import CommanderApiError, PropertyNotFound, RequestRefused, refused
+from .job_steps import actual_parameters, step_rows
+from .planning import CHAIN_PROPERTIES
+from .plugin_settings import SETTINGS
+from .resume_rule import JOB_TO_RESTART
 from .xml_batch import Reply, Request, run_batch
 
 Key = Tuple[Any, ...]
+RULE_SETTINGS = ("doneOutcomes", "maxChainDepth", "rule")  # what a plan reads of the plugin's settings
+PLUGIN_PROJECT = "/plugins/EC-Resume/project"
 
 
 def steps_path(project: str, procedure: str) -> str:
@@ -37,6 +45,11 @@ class Prefetched:
         object.__setattr__(self, "_client", client)
         object.__setattr__(self, "_replies", {})
         object.__setattr__(self, "_held", None)
+
+    @staticmethod
+    def can_batch(client: Any) -> bool:
+        """Whether `client` speaks the XML API (a stand-in in a unit test may not)."""
+        return callable(getattr(client, "post_xml", None)) and callable(getattr(client, "_locator", None))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -81,7 +94,21 @@ class Prefetched:
             self._replies[key] = reply
 
     def _take(self, key: Key) -> Optional[Reply]:
-        return self._replies.pop(key, None)
+        return self._replies.get(key)
+
+    def _forget(self, path: str) -> None:
+        """Drop the replies of every read that may be of `path` or below it (more than needed is safe)."""
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        for key in [k for k in self._replies if k[0] == "getProperty" and name in k[1].split("/")]:
+            del self._replies[key]
+
+    def create_property(self, path: str, value: str, **locator: Any) -> bool:
+        self._forget(path)
+        return self._client.create_property(path, value, **locator)
+
+    def delete_property(self, path: str, **locator: Any) -> bool:
+        self._forget(path)
+        return self._client.delete_property(path, **locator)
 
     @classmethod
     def _raise(cls, reply: Reply) -> None:
@@ -131,6 +158,7 @@ class Prefetched:
 
     def set_property(self, path: str, value: str, expandable: Optional[bool] = None, **locator: Any) -> None:
         if self._held is None:
+            self._forget(path)
             return self._client.set_property(path, value, expandable, **locator)
         args = {"propertyName": path, "value": value, **self._locator(locator)}
         if expandable is not None:
@@ -143,6 +171,8 @@ class Prefetched:
         server refused. Writes are no longer held after this."""
         held = self._held or []
         object.__setattr__(self, "_held", None)
+        for _, args in held:
+            self._forget(str(args["propertyName"]))
         if not held:
             return []
         try:
@@ -167,3 +197,28 @@ class Prefetched:
     @staticmethod
     def error_of(reply: Reply) -> CommanderApiError:
         return refused(reply.error_code, reply.message or reply.error_code, 0)
+
+
+def plan_reads(ahead: Prefetched, job: Mapping[str, Any]) -> List[Tuple[Key, Request]]:
+    """What a plan of `job`'s restart reads, as far as the job's record tells: the formal parameters and
+    the steps of every procedure it ran (a procedure it did not run is read when the plan gets to it), the
+    rule's settings, the job's own properties that the rule reads, and the job it resumes."""
+    project, procedure = str(job.get("projectName") or ""), str(job.get("procedureName") or "")
+    job_id = str(job.get("jobId") or "")
+    reads = [ahead.formal_parameters_read(project, procedure), ahead.steps_read(project, procedure),
+             ahead.property_read(PLUGIN_PROJECT + "/projectName")]
+    for row in step_rows(job):
+        called = row.raw.get("calledProcedure")
+        if isinstance(called, Mapping) and called.get("projectName") and called.get("procedureName"):
+            reads.append(ahead.steps_read(str(called["projectName"]), str(called["procedureName"])))
+    reads += [ahead.property_read(SETTINGS + name) for name in RULE_SETTINGS]
+    if job_id:
+        reads += [ahead.property_read(f"/jobs/{job_id}/{name}") for name in sorted(CHAIN_PROPERTIES)]
+    ref = dict(actual_parameters(job)).get(JOB_TO_RESTART, "").strip()
+    if ref and not any(char in ref for char in "/[]$"):
+        reads += [ahead.property_read(f"/jobs/{ref}/{name}", expand=False)
+                  for name in ("jobId", "projectName", "procedureName", "status", "jobName")]
+        reads += [ahead.property_read(f"/jobs/{ref}/{name}") for name in sorted(CHAIN_PROPERTIES)]
+        reads += [ahead.property_read(f"/jobs/{ref}/ec_resume/chainRoot"),
+                  ahead.property_read(f"/jobs/{ref}/jobName")]
+    return reads

@@ -264,7 +264,8 @@ def restart(client: Any, request: RestartRequest, show: Callable[[RestartPlan], 
     `on_launched` hears the new job's id as soon as it is known, before the writes that follow. What the
     checks and the plan read goes in one round trip (`prefetch`).
     """
-    client = client if isinstance(client, Prefetched) else Prefetched(client)
+    if Prefetched.can_batch(client) and not isinstance(client, Prefetched):
+        client = Prefetched(client)
     launch = prepare(client, request)
     from_step = request.from_step.strip()
     if request.dry_run:
@@ -282,7 +283,8 @@ def restart(client: Any, request: RestartRequest, show: Callable[[RestartPlan], 
             client.set_property(pending, from_step, expandable=False)
         else:
             client.delete_property(pending)  # left by a restart that died: it would make more steps run
-        client.fetch(plan_reads(client, launch.job))  # the writes dropped the properties read ahead
+        if isinstance(client, Prefetched):  # the writes dropped some of the properties read ahead
+            client.fetch(plan_reads(client, launch.job))
         launch.plan = plan_restart(client, launch.job, launch.parameters, from_step)
         show(launch.plan)
         try:

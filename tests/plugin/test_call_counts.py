@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Dict
 
 import pytest
-from conftest import find_step, unique
-from restart_support import PLUGIN, follow_restart_link, report_urls
+from conftest import RUN_CONDITION, find_step, unique
+from restart_support import PLUGIN, Cli, cli_env, follow_restart_link, report_urls
 
 LINK_STEP_TRIPS = 4  # settings batch, getJobDetails, what the job names in one batch, the writes
 LINK_STEP_TRIPS_RESUMED = 7  # and the job it resumes: its record, and the lineage written on it
@@ -58,3 +58,30 @@ def test_the_link_step_of_a_resumed_job_takes_a_bounded_number_of_round_trips(ap
     assert find_step(second, "restart links", "createRestartLink")["outcome"] == "success"
     assert _trips(api, second) <= LINK_STEP_TRIPS_RESUMED
     assert report_urls(api, first["jobId"]).get(f"Resumed by {second['jobName']}")
+
+
+PLAN_TRIPS = 3  # login, getJobDetails, one batch of what the plan reads
+
+
+@pytest.mark.emulator_only
+def test_ec_resume_plan_takes_three_round_trips_whatever_the_steps(api, emulator, ec_resume):
+    cli = Cli(cli_env(emulator))
+    for steps in (10, 100):
+        project = unique("PlanCounts")
+        lines = "".join(f"    step 's{n}', command: '{'true' if n < steps else 'false'}', "
+                        f"condition: '{RUN_CONDITION}'\n" for n in range(1, steps + 1))
+        api.call("evalDsl", dsl=f"""
+project '{project}', {{
+  procedure 'Main', {{
+    formalParameter 'jobToRestart', defaultValue: '', type: 'entry'
+{lines}    step 'restart links', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'
+  }}
+}}
+""")
+        job = api.run_and_wait(project, "Main", {}, timeout=120)
+        api.control("DELETE", "requests")
+        plan = cli.plan(job["jobId"])
+        log = api.control("GET", "requests")
+        assert len(log["exchange"]) == PLAN_TRIPS, (steps, log["request"])
+        assert [line["action"] for line in plan["steps"] if line["path"] == f"s{steps}"] == ["run"]
+        assert sum(1 for line in plan["steps"] if line["action"] == "skip") == steps - 1

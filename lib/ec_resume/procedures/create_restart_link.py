@@ -13,10 +13,10 @@ Runs as the last (alwaysRun) step of a user's procedure, and in order:
    jobToRestart could not be used, and what a restart of it would do. The work is done by then: a
    summary that cannot be written is a warning in the log, not a failed step.
 
-Round trips, whatever the number of parameters or steps: one XML batch of the settings and properties
-it reads (`first_reads`; the timeout setting among them, before any other call), getJobDetails, one batch
-of what the job names (its procedures' steps, its formal parameters, the job it resumes: `job_reads`),
-and one batch of every write. The bootstrap takes the agent code's digest from the step's command.
+Round trips, whatever the number of parameters or steps: one XML batch of the settings it reads
+(`first_reads`; the timeout setting among them, before any other call), getJobDetails, one batch of what
+the plan and the links read (`prefetch.plan_reads`), and one batch of every write. The bootstrap takes
+the agent code's digest from the step's command.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
 from ..client import NotFound
-from ..job_steps import actual_parameters, step_rows
+from ..job_steps import actual_parameters
 from ..lineage import LINK, record_lineage, write_failure_point
-from ..planning import CHAIN_PROPERTIES, plan_restart
+from ..planning import plan_restart
 from ..plugin_settings import LINK_RUN_NOW, SETTINGS, TIMEOUT, link_runs_now
-from ..prefetch import Prefetched
+from ..prefetch import Prefetched, plan_reads
 from ..restart_link import (
     DEFAULT_TEMPLATE,
     LEFT_OUT_REASONS,
@@ -45,8 +45,6 @@ from ..restart_parameters import CREDENTIAL
 from ..resume_rule import JOB_TO_RESTART, JobFacts, Reason, failure_point, usable_job
 from .step_io import step_main, write_summary
 
-RULE_SETTINGS = ("doneOutcomes", "maxChainDepth", "rule")  # what the plan reads of the plugin's settings
-PLUGIN_PROJECT = "/plugins/EC-Resume/project"
 SUMMARY_PATHS = ("/myJobStep/summary", "/myJobStep/outcome")
 
 DEFAULT_LINK_NAME = "Restart this job"
@@ -166,45 +164,19 @@ def _plan_line(client: Any, job: Mapping[str, Any], links: RestartLinks, out: Te
     return f"A restart of this job would {plan.counts()}."
 
 
-def first_reads(client: Prefetched, job_id: str) -> List[Any]:
-    """What the step reads before it knows its job: the settings, its own parameters, this job's
-    properties that a restart's plan reads."""
-    reads = [client.property_read(SETTINGS + TIMEOUT, expand=False),
-             client.property_read("linkName"), client.property_read("runAllLinkName"),
-             client.property_read("/myProject/resume/linkTemplate", expand=False),
-             client.property_read(SETTINGS + LINK_RUN_NOW, expand=False),
-             client.property_read("/myProject/projectName"),
-             client.property_read(PLUGIN_PROJECT + "/projectName")]
-    reads += [client.property_read(SETTINGS + name) for name in RULE_SETTINGS]
-    if job_id:
-        reads += [client.property_read(f"/jobs/{job_id}/{name}") for name in sorted(CHAIN_PROPERTIES)]
-    return reads
-
-
-def job_reads(client: Prefetched, job: Mapping[str, Any]) -> List[Any]:
-    """What the job's record names: its formal parameters, the steps of every procedure it ran (the plan
-    reads the definition; a procedure it did not run is read when the plan gets to it), the job it
-    resumes."""
-    project, procedure = str(job.get("projectName") or ""), str(job.get("procedureName") or "")
-    reads = [client.formal_parameters_read(project, procedure), client.steps_read(project, procedure)]
-    for row in step_rows(job):
-        called = row.raw.get("calledProcedure")
-        if isinstance(called, Mapping) and called.get("projectName") and called.get("procedureName"):
-            reads.append(client.steps_read(str(called["projectName"]), str(called["procedureName"])))
-    ref = dict(actual_parameters(job)).get(JOB_TO_RESTART, "").strip()
-    if ref and "/" not in ref and "$" not in ref:
-        reads += [client.property_read(f"/jobs/{ref}/{name}", expand=False)
-                  for name in ("jobId", "projectName", "procedureName", "status", "jobName")]
-        reads += [client.property_read(f"/jobs/{ref}/{name}") for name in sorted(CHAIN_PROPERTIES)]
-        reads += [client.property_read(f"/jobs/{ref}/ec_resume/chainRoot"),
-                  client.property_read(f"/jobs/{ref}/jobName")]
-    return reads
+def first_reads(client: Prefetched) -> List[Any]:
+    """What the step reads before it knows its job: the settings, its own parameters."""
+    return [client.property_read(SETTINGS + TIMEOUT, expand=False),
+            client.property_read("linkName"), client.property_read("runAllLinkName"),
+            client.property_read("/myProject/resume/linkTemplate", expand=False),
+            client.property_read(SETTINGS + LINK_RUN_NOW, expand=False),
+            client.property_read("/myProject/projectName")]
 
 
 def prepare(client: Any, env: Mapping[str, str]) -> Prefetched:
     """The step's client, with the first reads made in one round trip."""
     ahead = Prefetched(client)
-    ahead.fetch(first_reads(ahead, env.get("COMMANDER_JOBID", "").strip()))
+    ahead.fetch(first_reads(ahead))
     return ahead
 
 
@@ -235,7 +207,7 @@ def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
     if not project or not procedure:
         raise BadInput(f"job {job_id} names no project or procedure: expected a procedure job")
     if isinstance(client, Prefetched):
-        client.fetch(job_reads(client, job))
+        client.fetch(plan_reads(client, job))
         client.hold_writes()
     write_failure_point(client, job_id, failure_point(job))
     resumes, why = resumed_job(client, job)

@@ -455,6 +455,19 @@ def _get_jobs(call: Call, args: Args) -> Answer:
         return {"job": [job_record(j, with_steps=False) for j in jobs]}
 
 
+@handler("deleteJob")
+def _delete_job(call: Call, args: Args) -> Answer:
+    with call.store.lock:
+        job = _job(call, args)
+        if job.status != "completed":
+            # [U] the code and wording for deleting a job that still runs
+            raise invalid("jobId", f"a completed job (job '{job.name}' is {job.status})")
+        for js in job.walk():
+            call.store.job_steps.pop(js.id, None)
+        call.store.jobs.pop(job.id, None)
+    return {}
+
+
 @handler("abortJob")
 def _abort_job(call: Call, args: Args) -> Answer:
     job = _job(call, args)

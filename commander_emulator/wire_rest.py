@@ -49,7 +49,7 @@ ROUTES: Dict[str, Dict[str, str]] = {
         "GET": "getFormalOutputParameter", "PUT": "modifyFormalOutputParameter",
         "DELETE": "deleteFormalOutputParameter"},
     "/jobs": {"GET": "getJobs", "POST": "runProcedure"},
-    "/jobs/<jobId>": {"GET": "getJobDetails"},
+    "/jobs/<jobId>": {"GET": "getJobDetails", "DELETE": "deleteJob"},
     "/jobSteps/<jobStepId>": {"GET": "getJobStepDetails"},
     # [U] the REST resource of output parameters; ?request=setOutputParameter works on any URL anyway
     "/outputParameters": {"GET": "getOutputParameters", "POST": "setOutputParameter"},

@@ -43,6 +43,7 @@ from .enable_resume import EnableOptions
 from .job_steps import step_rows
 from .lineage import CLI, read_lineage
 from .plugin_settings import apply_timeout_setting
+from .provenance import status_section
 from .report import RestartPlan, job_label, render_plan
 from .restart import (
     BadRequest,
@@ -233,11 +234,13 @@ def show_status(client: CommanderClient, job: Mapping[str, Any], show: Output) -
     """The job's steps with outcomes and summaries, and its lineage (`status`, and the end of --wait)."""
     steps = step_statuses(job, step_summaries(client, job))
     lineage = read_lineage(client, str(job.get("jobId", "")))
+    reused, reused_json = status_section(client, str(job.get("jobId", "")))  # lossless resume
     if show.as_json:
-        show.json(status_json(job, steps, lineage))
+        show.json({**status_json(job, steps, lineage), "reused": reused_json})
     else:
         labels = job_labels(client, [lineage.resumes, lineage.chain_root, *lineage.resumed_by])
-        show.out.write(render_status(job, steps, lineage, labels))
+        text = render_status(job, steps, lineage, labels).splitlines()
+        show.out.write("\n".join(text[:-1] + reused + text[-1:]) + "\n")
 
 
 def _request(args: argparse.Namespace, env: Mapping[str, str], dry_run: bool) -> RestartRequest:

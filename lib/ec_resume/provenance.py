@@ -116,3 +116,35 @@ def status_lines(records: Sequence[Provenance], exists: Callable[[str], Optional
         lines.append(f"reused in {record.step or 'the job'}: {record.line()}{gone}")
         lines += [f"  problem: {problem}" for problem in record.problems]
     return lines
+
+
+def read_records(client: Any, job_id: str) -> List[Provenance]:
+    """The job's provenance records, in one getProperties call."""
+    return parse_records(client.get_properties(f"/jobs/{job_id}/{REUSED_SHEET}"))
+
+
+def job_exists(client: Any) -> Callable[[str], Optional[bool]]:
+    """Whether a job still exists: False when the server says it does not, None when it cannot say."""
+    from .client_errors import CommanderApiError, NotFound
+
+    def exists(job_id: str) -> Optional[bool]:
+        try:
+            return client.get_property(f"/jobs/{job_id}/jobId", expand=False) is not None
+        except NotFound:
+            return False
+        except CommanderApiError:
+            return None
+
+    return exists
+
+
+def status_section(client: Any, job_id: str) -> Tuple[List[str], List[Dict[str, Any]]]:
+    """(lines for `ec-resume status`, records as JSON) of what the job reused."""
+    records = read_records(client, job_id)
+    if not records:
+        return [], []
+    exists = job_exists(client)
+    gone = {r.source_job_id: exists(r.source_job_id) is False for r in records}
+    lines = status_lines(records, lambda job: not gone.get(job, False))
+    as_json = [{**json.loads(r.to_text()), "sourceJobExists": not gone[r.source_job_id]} for r in records]
+    return lines, as_json

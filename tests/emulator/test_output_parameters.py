@@ -86,3 +86,14 @@ def test_set_output_parameter_on_a_call_step_by_its_id_and_errors(api: ServerApi
     with pytest.raises(ApiError) as no_locator:
         call("setOutputParameter", outputParameterName="x", value="1")
     assert no_locator.value.code == "InvalidArgument"
+
+
+def test_delete_job_removes_a_completed_job_and_its_steps(api: ServerApi, call: Call) -> None:
+    job = _job(api)
+    build = find_step(job, "build")
+    call("deleteJob", jobId=job["jobId"])
+    for fn in (lambda: call("getJobDetails", jobId=job["jobId"]),
+               lambda: call("getJobStepDetails", jobStepId=build["jobStepId"])):
+        with pytest.raises(ApiError) as gone:
+            fn()
+        assert gone.value.code.startswith("NoSuch")

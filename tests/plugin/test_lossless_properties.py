@@ -11,6 +11,7 @@ from typing import Any, Dict
 import pytest
 from conftest import RUN_CONDITION, as_list, find_step, unique
 from lossless_support import PLUGIN, marker_count, raw, restart_by_link, tool
+from restart_support import Cli, cli_env
 
 
 def _procedure(project: str, m: Path, build_extra: str = "") -> str:
@@ -140,3 +141,31 @@ def test_ten_thousand_properties_carry_over_in_as_many_round_trips_as_ten(api, e
         assert last == f"value {count - 1}"
         assert f"{count + 2} properties" in raw(api, "summary", jobStepId=carry["jobStepId"])
     assert exchanges[10000] == exchanges[10], exchanges
+
+
+def test_status_shows_what_was_reused_and_a_source_job_that_no_longer_exists(api, emulator, markers):
+    m = markers
+    project = unique("Lossless")
+    first = _first_failed(api, project, m)
+    (m / "fixed").write_text("yes")
+    second = restart_by_link(api, emulator, first)
+    cli = Cli(cli_env(emulator))
+    shown = cli("status", second["jobId"])
+    assert shown.code == 0, shown.err
+    reused = [line for line in shown.out.splitlines() if line.startswith("reused in ")]
+    assert len(reused) == 2 and all(first["jobName"] in line for line in reused), shown.out
+    assert any(line.startswith("reused in build: Reused from") and "step build" in line for line in reused)
+    assert shown.out.splitlines()[-1].startswith("outcome: success")
+
+    api.call("deleteJob", jobId=first["jobId"])
+    after = cli("status", second["jobId"], "--json").json()
+    assert {r["sourceJobExists"] for r in after["reused"]} == {False}
+    text = cli("status", second["jobId"]).out
+    assert f"The source job {first['jobId']} no longer exists" in text
+    # a restart naming the deleted job carries nothing over, and says so
+    again = api.run_and_wait(project, "Release", {"jobToRestart": first["jobId"]})
+    carry = find_step(again, "carry over", "carryOver")
+    assert carry["outcome"] == "warning"
+    summary = raw(api, "summary", jobStepId=carry["jobStepId"])
+    assert "names no job that exists: nothing carried over" in summary
+    assert marker_count(m, "build") == 2  # nothing to resume from: build ran again

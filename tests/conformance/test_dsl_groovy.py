@@ -113,7 +113,8 @@ def test_plugin_dsl_under_real_groovy_matches_the_emulator_reader(promoted):
     groovy_model = _from_groovy(json.loads(result.stdout.strip().splitlines()[-1]))
     emulator_model = _from_emulator(plugins.promotion_ops(store, plugin.name))
 
-    assert sorted(groovy_model) == ["CarryOver", "CreateRestartLink", "RestartJob", "ResumableStep"]
+    assert sorted(groovy_model) == ["CarryOver", "CreateRestartLink", "DisableResume", "EnableResume",
+                                    "RestartJob", "ResumableStep"]
     assert groovy_model == emulator_model
     # The run condition reference must survive both readers untouched (single quotes in the DSL).
     step = next(s for s in groovy_model["ResumableStep"]["steps"] if s["stepName"] == "runCommand")

@@ -200,6 +200,10 @@ def _subprocedure_plans(client: Any, top: AdoptionPlan, options: EnableOptions,
         if (project, subprocedure) in seen:
             continue
         seen.add((project, subprocedure))
+        if subproject.strip().startswith("/plugins/") or _is_plugin(client, project):
+            lines.append(f"note: '{subprocedure}' is a plugin's procedure ({subproject or project}): "
+                         "left as it is")
+            continue
         try:
             plan = plan_enable(read_procedure(client, project, subprocedure), options, top_level=False)
         except AdoptionInputError as exc:
@@ -217,6 +221,16 @@ def _subprocedure_plans(client: Any, top: AdoptionPlan, options: EnableOptions,
             continue
         plans.append(plan)
     return plans
+
+
+def _is_plugin(client: Any, project: str) -> bool:
+    """Whether a project is a plugin's (its record names a pluginKey); a plugin's procedures are never
+    changed. A project that cannot be read is left to read_procedure to report."""
+    try:
+        record = client.call("getProject", "GET", f"/projects/{_seg(project)}").get("project") or {}
+    except NotFound:
+        return False
+    return bool(isinstance(record, Mapping) and record.get("pluginKey"))
 
 
 def enable(client: Any, request: AdoptionRequest) -> Outcome:

@@ -4,9 +4,11 @@ record gives back the very definition it started from."""
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import replace
 
 import pytest
+from ec_resume.adoption import AdoptionRequest, enable
 from ec_resume.enable_resume import (
     CARRY_OVER_STEP,
     PLUGIN_PROJECT_PATH,
@@ -166,3 +168,45 @@ def test_groovy_strings_keep_the_text() -> None:
 def test_the_plugins_own_procedures_are_refused() -> None:
     with pytest.raises(AdoptionInputError):
         plan_enable(replace(proc(cmd("a")), project="EC-Resume-1.0.0"), NO_OPTIONS)
+
+
+class _DefinitionsOnly:
+    """A server holding two projects' definitions, read-only: what a dry run reads."""
+
+    def __init__(self) -> None:
+        self.projects = {"Shop": {}, "EC-Git-1.0": {"pluginKey": "EC-Git"}}
+        self.steps = {("Shop", "Release"): [{"stepName": "build", "command": "make"},
+                                            {"stepName": "checkout", "subprocedure": "Checkout",
+                                             "subproject": "EC-Git-1.0"},
+                                            {"stepName": "tool", "subprocedure": "Run",
+                                             "subproject": "/plugins/EC-Tool/project"}]}
+
+    def call(self, api: str, method: str, path: str, **kwargs):
+        from ec_resume.client import NotFound
+
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        if api == "getProject":
+            if parts[1] not in self.projects:
+                raise NotFound("NoSuchProject", "no", 404)
+            return {"project": self.projects[parts[1]]}
+        key = (parts[1], parts[3])
+        if key not in self.steps:
+            raise NotFound("NoSuchProcedure", "no", 404)
+        if api == "getProcedure":
+            return {"procedure": {"procedureName": key[1]}}
+        return {"step": self.steps[key]}
+
+    def get_formal_parameters(self, project: str, procedure: str):
+        return []
+
+    def get_property(self, path: str, expand: bool = True, **locator):
+        return None
+
+
+def test_calls_of_other_plugins_procedures_are_left_alone() -> None:
+    outcome = enable(_DefinitionsOnly(), AdoptionRequest("Shop", "Release", EnableOptions(subprocedures=True),
+                                                         dry_run=True))
+    text = outcome.text()
+    assert "note: 'Checkout' is a plugin's procedure (EC-Git-1.0): left as it is" in text
+    assert "note: 'Run' is a plugin's procedure (/plugins/EC-Tool/project): left as it is" in text
+    assert "Would enable Shop/Release:" in text and "+  step 'EC-Resume carry over', {" in text

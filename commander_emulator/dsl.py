@@ -177,8 +177,12 @@ class _Reader(ExpressionReader):
             raise self.fail(tok.line, f"unknown DSL method '{name}' {block.describe()}")
         allowed = self.allowed_methods(block)
         if name not in allowed:
+            hint = ""
+            if block.kind == "top" and name in ("step", "formalParameter", "formalOutputParameter"):
+                hint = (f"; put it inside procedure '...' (a {name} file of EC-DslDeploy's layout is read "
+                        f"inside its procedure by that plugin, which the emulator does not run)")
             raise self.fail(tok.line, f"'{name}' is not allowed {block.describe()} "
-                                      f"(allowed here: {', '.join(allowed) or 'nothing'})")
+                                      f"(allowed here: {', '.join(allowed) or 'nothing'}){hint}")
         call = self.call_args(tok, scope)
         getattr(self, "do_" + name)(call, block, scope)
 

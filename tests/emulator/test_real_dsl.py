@@ -229,6 +229,8 @@ def test_the_exported_procedure_is_stored_with_every_field(call: Call) -> None:
     ("project 'P', {\n  procedure 'Q', {\n    actualParameter = [a: 'b']\n  }\n}", 3,
      "in a step, actualParameter = [name: 'value', ...]"),
     ("project 'P', {\n  pipeline 'x'\n}", 2, "'pipeline' inside project 'P'"),
+    ("\nstep 'clone', {\n  projectName = 'P'\n}", 2,
+     "'step' is not allowed at the top level (allowed here: project, procedure); put it inside procedure"),
     ("def m = [a: 1]\nproject 'P', {\n  m.collect { x -> x }\n}", 3,
      "'.collect' is not a DSL statement (of the methods on a list or map, only .each { ... } is supported)"),
     ("def m = 'x'\nproject 'P', {\n  m.each { x -> }\n}", 3, "'.each' needs a list or a map, got 'x'"),

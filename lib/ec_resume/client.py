@@ -15,12 +15,9 @@ exception, a repr or a log line.
 
 from __future__ import annotations
 
-import base64
 import json
-import logging
 import os
-import random
-import ssl
+import sys
 import time
 import urllib.parse
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -37,7 +34,7 @@ from .client_errors import (
 from .http_exchange import exchange
 from .rest_json import as_list
 
-log = logging.getLogger("ec_resume.client")
+LOGGER = "ec_resume.client"
 
 REST_PREFIX = "/rest/v1.0"
 DEFAULT_TIMEOUT = 30.0  # seconds for one call in all, retries included; --timeout / COMMANDER_TIMEOUT
@@ -50,6 +47,19 @@ LOCATORS = frozenset({"jobStepId", "jobId", "projectName", "procedureName", "ste
                       "credentialName", "flowRuntimeId", "applicationName", "environmentName"})
 # Below the server root, these mean the user gave a page or API address instead of the server's.
 NOT_SERVER_ROOTS = frozenset({"commander", "rest", "flow"})
+
+
+def _log(level: str, message: str, *args: Any) -> None:
+    """Through `logging` when the program uses it; a plugin step, which does not, never pays its import."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        getattr(logging.getLogger(LOGGER), level)(message, *args)
+
+
+def _random() -> float:
+    import random  # only when a call is retried
+
+    return random.random()
 
 
 def parse_timeout(text: Any, source: str) -> float:
@@ -152,7 +162,7 @@ class CommanderClient:
                  backoff: float = 0.1, backoff_cap: float = 8.0,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = _random) -> None:
         self.base_url = server_root(base_url)
         self._session_id = session_id or None
         self.user = user
@@ -168,10 +178,7 @@ class CommanderClient:
         self.backoff_cap = backoff_cap
         self._sleep = sleep
         self._jitter = jitter
-        self._ssl = ssl.create_default_context()
-        if not verify_tls:
-            self._ssl.check_hostname = False
-            self._ssl.verify_mode = ssl.CERT_NONE
+        self._tls: Any = None  # made at the first https call: loading the CA certificates takes time
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None, **kwargs: Any) -> CommanderClient:
@@ -245,7 +252,7 @@ class CommanderClient:
         # the deadline.
         step = min(self.backoff_cap, self.backoff * (2 ** (attempt - 1)))
         delay = min(step * (0.5 + 0.5 * self._jitter()), remaining)
-        log.info("%s %s: %s; retry %d of %d in %.2fs", method, path, exc.code, attempt, self.attempts - 1,
+        _log("info", "%s %s: %s; retry %d of %d in %.2fs", method, path, exc.code, attempt, self.attempts - 1,
                  delay)
         self._sleep(delay)
         return deadline - self._clock() > 0
@@ -257,6 +264,8 @@ class CommanderClient:
         if self._session_id:
             headers["Cookie"] = f"sessionId={self._session_id}"
         elif self.user and self._password is not None:
+            import base64  # only for a user and password without a session
+
             token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode("ascii")
             headers["Authorization"] = "Basic " + token
         return headers
@@ -270,7 +279,7 @@ class CommanderClient:
 
     def _send(self, api: str, method: str, url: str, data: Optional[bytes],
               deadline: float) -> Dict[str, Any]:
-        log.debug("%s %s (%s)", method, url, api)
+        _log("debug", "%s %s (%s)", method, url, api)
         context = self._ssl if url.startswith("https:") else None
         answer = exchange(method, url, data, self._headers(data is not None), deadline=deadline,
                           clock=self._clock, context=context)
@@ -326,6 +335,19 @@ class CommanderClient:
                 if self._retry_after(exc, idempotent, attempt, deadline, "POST", "/commanderRequest"):
                     continue
                 raise
+
+    @property
+    def _ssl(self) -> Any:
+        """The TLS context of https calls: verified unless verify_tls is off."""
+        if self._tls is None:
+            import ssl
+
+            context = ssl.create_default_context()
+            if not self.verify_tls:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls = context
+        return self._tls
 
     @property
     def session_id(self) -> Optional[str]:

@@ -11,10 +11,11 @@ are honoured (``https_proxy``, ``http_proxy``, ``no_proxy``), as urllib does.
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import ssl
+import sys
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Tuple
 
@@ -30,6 +31,10 @@ class Answer:
 
 
 def _proxy_for(scheme: str, host: str) -> Optional[Tuple[str, int]]:
+    if sys.platform not in ("darwin", "win32") and not any(k.lower().endswith("_proxy") for k in os.environ):
+        return None  # urllib reads only the environment here, and would find none: spare its import
+    import urllib.request
+
     proxies = urllib.request.getproxies()
     proxy = proxies.get(scheme)
     if not proxy or urllib.request.proxy_bypass_environment(host, proxies):

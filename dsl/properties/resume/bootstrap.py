@@ -10,7 +10,9 @@
 #   2. use <COMMANDER_PLUGINS or the temp dir>/@PLUGIN_NAME@/agent/ec_resume-<digest>.zip if its bytes
 #      still match that digest; otherwise fetch resume/agentCode (base64), check the digest, and write
 #      the cache atomically (temp file, then os.replace) so concurrent steps never see half a file;
-#   3. put the zip first on sys.path and run the module's main().
+#   3. unpack the zip beside itself once (ec_resume-<digest>/, each file's sha256 in its .sums, checked on
+#      every run), so that Python keeps the modules it compiled there and later steps do not compile
+#      them again; put that folder (or the zip, when it cannot be) first on sys.path and run main().
 # It duplicates a little of ec_resume.client on purpose: it is what loads that code.
 # The session id is sent as a cookie and never printed. Nothing here may contain a property reference,
 # because the server expands this text before the step runs.
@@ -121,12 +123,9 @@ def _ecr_get_property(base_url, secure, path):
 
 
 def _ecr_agent_zip(given=""):
-    import base64
-    import binascii
     import hashlib
     import os
     import re
-    import tempfile
 
     base_url, secure = _ecr_server()
     digest = given.strip().lower()
@@ -134,16 +133,27 @@ def _ecr_agent_zip(given=""):
         digest = _ecr_get_property(base_url, secure, "/myProject/resume/agentCodeDigest").strip().lower()
     if not re.match(r"^[0-9a-f]{64}$", digest):
         _ecr_fail("/myProject/resume/agentCodeDigest is not a sha256 hex digest: reinstall the plugin")
-    roots = [os.environ.get("COMMANDER_PLUGINS", "").strip(), tempfile.gettempdir()]
-    cache_dirs = [os.path.join(root, "@PLUGIN_NAME@", "agent") for root in roots if root]
-    for cache_dir in cache_dirs:
-        cached = os.path.join(cache_dir, "ec_resume-" + digest + ".zip")
+    def cached_in(root):
+        cached = os.path.join(root, "@PLUGIN_NAME@", "agent", "ec_resume-" + digest + ".zip")
         try:
             with open(cached, "rb") as handle:
-                if hashlib.sha256(handle.read()).hexdigest() == digest:
-                    return cached
+                return cached if hashlib.sha256(handle.read()).hexdigest() == digest else ""
         except OSError:
-            pass
+            return ""
+
+    plugins = os.environ.get("COMMANDER_PLUGINS", "").strip()
+    found = cached_in(plugins) if plugins else ""
+    if found:
+        return found
+    import base64
+    import binascii
+    import tempfile
+
+    roots = [plugins, tempfile.gettempdir()]
+    cache_dirs = [os.path.join(root, "@PLUGIN_NAME@", "agent") for root in roots if root]
+    found = cached_in(roots[1])
+    if found:
+        return found
     encoded = _ecr_get_property(base_url, secure, "/myProject/resume/agentCode")
     try:
         data = base64.b64decode("".join(encoded.split()), validate=True)
@@ -175,12 +185,72 @@ def _ecr_agent_zip(given=""):
     _ecr_fail("cannot cache the agent code (" + "; ".join(problems) + ")")
 
 
+def _ecr_unpacked(cached):
+    """The agent code unpacked beside its checked zip, every file matching the sums written with it; the
+    zip itself when the folder cannot be made (a read-only cache) or a file in it no longer matches."""
+    import hashlib
+    import os
+
+    folder = cached[: -len(".zip")]
+    digest = os.path.basename(folder)[len("ec_resume-"):]
+    sums = os.path.join(folder, ".sums")
+
+    def intact():
+        try:
+            with open(sums, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+            if not lines or lines[0] != digest:
+                return False
+            for line in lines[1:]:
+                want, name = line.split(" ", 1)
+                with open(os.path.join(folder, name), "rb") as handle:
+                    if hashlib.sha256(handle.read()).hexdigest() != want:
+                        return False
+            return True
+        except (OSError, ValueError):
+            return False
+
+    if intact():
+        return folder
+    import shutil
+    import tempfile
+    import zipfile
+
+    temp = ""
+    try:
+        temp = tempfile.mkdtemp(prefix=".ec_resume-", suffix=".part", dir=os.path.dirname(cached))
+        lines = [digest]
+        with zipfile.ZipFile(cached) as archive:
+            for name in archive.namelist():
+                parts = name.split("/")
+                if name.endswith("/") or name.startswith("/") or ".." in parts:
+                    continue
+                data = archive.read(name)
+                target = os.path.join(temp, *parts)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as out:
+                    out.write(data)
+                lines.append(hashlib.sha256(data).hexdigest() + " " + name)
+        with open(os.path.join(temp, ".sums"), "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+        if os.path.isdir(folder):  # one that no longer matches its sums
+            shutil.rmtree(folder, ignore_errors=True)
+        os.rename(temp, folder)  # another step may have won the race: its folder is as good
+        temp = ""
+    except (OSError, zipfile.BadZipFile):
+        pass
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+    return folder if intact() else cached
+
+
 def run_plugin_module(module_name, digest=""):
     """Load the plugin's agent code and exit with the code of module_name's main(). `digest`: the agent
     code's sha256 as the step's command expanded it, or "" to read it from the server."""
     import importlib
     import sys
 
-    sys.path.insert(0, _ecr_agent_zip(digest))
+    sys.path.insert(0, _ecr_unpacked(_ecr_agent_zip(digest)))
     module = importlib.import_module(module_name)
     sys.exit(module.main() or 0)

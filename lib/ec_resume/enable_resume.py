@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, replace
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .report import PLUGIN_RUN_CONDITION, has_resume_condition
 from .resume_rule import JOB_TO_RESTART, is_plugin_project
@@ -162,8 +162,8 @@ class EnableRecord:
                                         for c in data["conditions"]),
                        subprocedures=tuple((str(p), str(q)) for p, q in data["subprocedures"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise AdoptionInputError(f"the record {RECORD_PROPERTY} is not EnableResume's ({exc}): "
-                                     "nothing undone") from None
+            raise AdoptionInputError(f"the procedure property {RECORD_PROPERTY} is not a record EnableResume "
+                                     f"wrote ({exc}): nothing changed") from None
 
 
 @dataclass(frozen=True)
@@ -471,7 +471,6 @@ class Outcome:
     lines: Tuple[str, ...] = ()
     diff: str = ""
     changed: bool = False
-    extra: Dict[str, Any] = field(default_factory=dict)
 
     def text(self) -> str:
         return "\n".join(self.lines) + ("\n" + self.diff if self.diff else "")

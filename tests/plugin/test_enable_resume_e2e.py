@@ -140,6 +140,9 @@ def test_ec_resume_enable_and_disable_from_the_terminal(api, emulator, ec_resume
     plain = cli("enable", project, "Release", "--wrap-conditions", "--dry-run")
     assert plain.code == 0, plain.err
     assert "not resumable: " + project + "/Package" in plain.out and "--subprocedures" in plain.out
+    as_json = cli("enable", project, "Release", "--wrap-conditions", "--dry-run", "--json").json()
+    assert as_json["changed"] is True and as_json["lines"][0] == "Dry run: nothing changed."
+    assert "+    condition = '$[/plugins/EC-Resume/project/resume/runCondition]'" in as_json["diff"]
     assert {name: definition(api, project, name) for name in ("Release", "Package")} == before
 
     done = cli("enable", project, "Release", "--wrap-conditions", "--subprocedures")

@@ -84,6 +84,9 @@ def resume_scenario(api: Any, emulator: Any, project: str, markers: Path) -> Non
     assert counts(markers) == {"checkout": 1, "build": 1, "unit": 1, "compress": 1, "sign": 1, "migrate": 1,
                                "deploy": 1, "smoke": 1, "report": 1, "archive": 1, "tag": 1, "cleanup": 1}
     (markers / "deploy.fixed").write_text("")
+    plan = {s["path"]: s["action"] for s in Cli(cli_env(emulator)).plan(first["jobId"])["steps"]}
+    assert [plan[name] for name in WORK[:5]] == ["skip"] * 5  # migrate too: its wrapped condition
+    assert [plan[name] for name in WORK[6:]] == ["run"] * 6
     second = follow_restart_link(api, emulator, report_urls(api, first["jobId"])["Restart this job"])
     assert second["outcome"] == "success"
     for name in ("checkout", "build", "unit tests", "package", "migrate", "docs"):

@@ -71,6 +71,7 @@ class Chaos:
     apis: Optional[FrozenSet[str]] = None  # None: every idempotent API
     steps_only: bool = False  # only calls made with a job step's session (the plugin's), not the tests'
     error_code: str = "ServerNotReady"
+    drops: bool = True  # False: every failure is `error_code`, no dropped connections
     fired: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -90,7 +91,7 @@ class Chaos:
         if not self.applies(api, from_step):
             return None
         roll = self._random.random()
-        if roll < self.rate / 2:
+        if roll < (self.rate / 2 if self.drops else self.rate):
             kind, fault = "error", Fault(api=api, error_code=self.error_code)
         elif roll < self.rate:
             kind, fault = "drop", Fault(api=api, drop=True)
@@ -106,7 +107,8 @@ class Chaos:
         return {"rate": repr(self.rate), "stallRate": repr(self.stall_rate), "stall": repr(self.stall),
                 "seed": str(self.seed), "apis": sorted(self.apis) if self.apis is not None else [],
                 "stepsOnly": "1" if self.steps_only else "0",
-                "errorCode": self.error_code, "fired": {k: str(v) for k, v in sorted(self.fired.items())}}
+                "errorCode": self.error_code, "drop": "1" if self.drops else "0",
+                "fired": {k: str(v) for k, v in sorted(self.fired.items())}}
 
 
 class Faults:

@@ -15,7 +15,7 @@ URLs:
         ("dropAfter": true runs the call, then drops the reply)
     `GET|PUT|DELETE /__emulator__/chaos`     random faults from a seed on the idempotent APIs (or "apis"):
         {"rate": 0.2, "stallRate": 0.05, "stall": 3, "seed": 1, "errorCode": "ServerNotReady",
-        "stepsOnly": true (only calls with a job step's session)}; GET shows
+        "stepsOnly": true (only calls with a job step's session), "drop": false (errors only)}; GET shows
         it with the count of what fired; DELETE (or DELETE /faults) stops it
     `GET|DELETE /__emulator__/requests`      the request log {"request": [{"api", "wire"}], "count": {api: n}}
                                              in the order calls finished / clear it
@@ -285,7 +285,7 @@ def _json_body(request: Request) -> Dict[str, Any]:
 
 
 def _chaos(body: Dict[str, Any]) -> Chaos:
-    known = {"rate", "stallRate", "stall", "seed", "apis", "errorCode", "stepsOnly"}
+    known = {"rate", "stallRate", "stall", "seed", "apis", "errorCode", "stepsOnly", "drop"}
     unknown = set(body) - known
     if unknown:
         raise invalid(sorted(unknown)[0], "one of " + ", ".join(sorted(known)))
@@ -296,7 +296,8 @@ def _chaos(body: Dict[str, Any]) -> Chaos:
                  stall=_number(body, "stall", 0.0), seed=int(_number(body, "seed", 0)),
                  apis=frozenset(apis) if apis is not None else None,
                  error_code=str(body.get("errorCode") or "ServerNotReady"),
-                 steps_only=parse_bool(body.get("stepsOnly", False), "stepsOnly"))
+                 steps_only=parse_bool(body.get("stepsOnly", False), "stepsOnly"),
+                 drops=parse_bool(body.get("drop", True), "drop"))
 
 
 def _number(body: Dict[str, Any], name: str, default: float) -> float:

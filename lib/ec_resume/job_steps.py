@@ -7,8 +7,10 @@ path addresses it (``/jobs/<id>/jobSteps/deploy/jobSteps/upload/outcome``).
 
 from __future__ import annotations
 
+from collections import abc
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .rest_json import as_list
 
@@ -20,7 +22,12 @@ ODD_CHARACTERS = frozenset("/[]$")
 
 def is_odd_name(name: str) -> bool:
     """A step name a property path cannot address (such a step always runs)."""
-    return any(char in ODD_CHARACTERS for char in name)
+    return not ODD_CHARACTERS.isdisjoint(name)
+
+
+def is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), quick for the dicts of a REST answer (a typing alias checks slowly)."""
+    return type(value) is dict or isinstance(value, abc.Mapping)
 
 
 @dataclass(frozen=True)
@@ -50,23 +57,57 @@ class StepRow:
         return self.record.path
 
 
+# Inside `walked_once`: the rows of each job object walked, by id (the job is kept, so its id stays its own).
+_walked: Optional[Dict[int, Tuple[Mapping[str, Any], List[StepRow]]]] = None
+
+
+@contextmanager
+def walked_once() -> Iterator[None]:
+    """While it lasts, step_rows walks each job object once and gives the same rows again (a plan reads
+    the restarted job's tree for its failure point and for its steps). The job must not change meanwhile."""
+    global _walked
+    outer = _walked
+    if outer is None:
+        _walked = {}
+    try:
+        yield
+    finally:
+        _walked = outer
+
+
 def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
     """Every step of `job`, depth first in job order: the one walk of the job tree."""
+    memo = _walked
+    if memo is not None:
+        held = memo.get(id(job))
+        if held is not None and held[0] is job:
+            return list(held[1])
+    rows = _walk(job)
+    if memo is not None:
+        memo[id(job)] = (job, rows)
+        return list(rows)
+    return rows
+
+
+def _walk(job: Mapping[str, Any]) -> List[StepRow]:
     rows: List[StepRow] = []
 
+    add = rows.append
+
     def walk(steps: Any, prefix: str, depth: int, project: str) -> None:
+        above = prefix + JOB_STEPS_JOINER if prefix else ""
         for step in as_list(steps):
-            if not isinstance(step, Mapping):
+            if not is_mapping(step):
                 continue
-            name = str(step.get("stepName", ""))
-            path = prefix + JOB_STEPS_JOINER + name if prefix else name
-            record = StepRecord(path=path, step_name=name, outcome=str(step.get("outcome") or ""),
-                                status=str(step.get("status") or ""),
-                                job_step_id=str(step.get("jobStepId") or ""),
-                                start=str(step.get("start") or ""), finish=str(step.get("finish") or ""))
-            rows.append(StepRow(record=record, depth=depth, raw=step, project=project))
-            called = step.get("calledProcedure")
-            if isinstance(called, Mapping):
+            get = step.get
+            name = str(get("stepName", ""))
+            path = above + name
+            record = StepRecord(path, name, str(get("outcome") or ""), str(get("status") or ""),
+                                str(get("jobStepId") or ""), str(get("start") or ""),
+                                str(get("finish") or ""))
+            add(StepRow(record, depth, step, project))
+            called = get("calledProcedure")
+            if called is not None and is_mapping(called):
                 walk(called.get("jobStep"), path, depth + 1, str(called.get("projectName") or ""))
 
     walk(job.get("jobStep"), "", 0, str(job.get("projectName") or ""))
@@ -101,6 +142,6 @@ def actual_parameters(job: Mapping[str, Any]) -> List[Tuple[str, str]]:
     """The job's actual parameters as (name, value) pairs, in the order the server lists them."""
     pairs = []
     for item in as_list(job.get("actualParameter")):
-        if isinstance(item, Mapping) and item.get("actualParameterName"):
+        if is_mapping(item) and item.get("actualParameterName"):
             pairs.append((str(item["actualParameterName"]), str(item.get("value") or "")))
     return pairs

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .client import CommanderClient
 from .client_errors import NotFound, RequestRefused
-from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records
+from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records, walked_once
 from .plugin_settings import SETTINGS
 from .report import PlannedStep, RestartPlan, job_label, plan_lines
 from .rest_json import as_list
@@ -197,7 +197,7 @@ def _new_job(job: Mapping[str, Any], steps: List[PlannedStep], new_parameters: M
              from_step: str) -> JobFacts:
     """The new job as its run condition will see it; each step's path leads back to it."""
     addressable = {s.path: StepFacts(job_step_id=PLANNED_ID + s.path) for s in steps
-                   if not any(is_odd_name(name) for name in s.names)}
+                   if not is_odd_name("".join(s.names))}
     return JobFacts(job_id="", project=str(job.get("projectName") or "").strip(),
                     procedure=str(job.get("procedureName") or "").strip(), status="running",
                     job_to_restart=(new_parameters.get(JOB_TO_RESTART) or "").strip(),
@@ -213,6 +213,12 @@ def rule_settings(client: CommanderClient, new_parameters: Mapping[str, str]) ->
 def plan_restart(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
                  from_step: str = "") -> RestartPlan:
     """What a new job of `job`'s procedure with `new_parameters` (and the start step) will skip and run."""
+    with walked_once():  # the restarted job's tree is read for its failure point and for its steps
+        return _plan(client, job, new_parameters, from_step)
+
+
+def _plan(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
+          from_step: str) -> RestartPlan:
     tree = procedure_tree(client, str(job.get("projectName") or ""), str(job.get("procedureName") or ""))
     current = _new_job(job, _flatten(tree), new_parameters, from_step)
     settings = rule_settings(client, new_parameters)

@@ -33,6 +33,7 @@ from .job_steps import (
     StepRecord,
     StepRow,
     addressable_steps,
+    is_mapping,
     is_odd_name,
     step_rows,
 )
@@ -347,7 +348,7 @@ def is_plugin_project(project: str) -> bool:
 
 def _is_restart_link_call(row: StepRow) -> bool:
     called = row.raw.get("calledProcedure")
-    if not isinstance(called, Mapping):
+    if called is None or not is_mapping(called):
         return False
     return (str(called.get("procedureName") or "") == RESTART_LINK_PROCEDURE
             and is_plugin_project(str(called.get("projectName") or "")))

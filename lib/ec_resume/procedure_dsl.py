@@ -55,9 +55,22 @@ def render(proc: ProcedureDef) -> str:
     return "\n".join(lines + ["}", "}", ""])
 
 
-def dsl_diff(before: ProcedureDef, after: ProcedureDef) -> str:
-    """The unified diff of the two renderings ("" when they are the same)."""
+def dsl_diff(before: ProcedureDef, after: ProcedureDef, context: int = 3) -> str:
+    """The unified diff of the two renderings ("" when they are the same). Lines every step has (such as
+    `alwaysRun = '0'`) anchor the diff too: difflib's "popular line" heuristic is off."""
     label = f"{before.project}/{before.name}"
-    return "".join(difflib.unified_diff(render(before).splitlines(keepends=True),
-                                        render(after).splitlines(keepends=True),
-                                        fromfile=f"{label} (now)", tofile=f"{label} (after)"))
+    old, new = render(before).splitlines(), render(after).splitlines()
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    out: List[str] = []
+    for group in matcher.get_grouped_opcodes(context):
+        if not out:
+            out += [f"--- {label} (now)", f"+++ {label} (after)"]
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + line for line in old[i1:i2]]
+                continue
+            out += ["-" + line for line in old[i1:i2]]
+            out += ["+" + line for line in new[j1:j2]]
+    return "\n".join(out) + "\n" if out else ""

@@ -39,7 +39,7 @@ LOGGER = "ec_resume.client"
 REST_PREFIX = "/rest/v1.0"
 DEFAULT_TIMEOUT = 30.0  # seconds for one call in all, retries included; --timeout / COMMANDER_TIMEOUT
 # A retried call's attempts but the last give up after timeout / ATTEMPT_SHARE (at least MIN_ATTEMPT_SECONDS).
-ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS = 5.0, 1.0
+ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS = 8.0, 1.0
 MAX_TIMEOUT = 3600.0
 # Locator arguments name the object a property call is about; without one, a step's calls use the step.
 LOCATORS = frozenset({"jobStepId", "jobId", "projectName", "procedureName", "stepName", "resourceName",
@@ -158,8 +158,8 @@ class CommanderClient:
 
     def __init__(self, base_url: str, session_id: Optional[str] = None, user: Optional[str] = None,
                  password: Optional[str] = None, verify_tls: bool = True, *,
-                 job_step_id: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT, attempts: int = 8,
-                 backoff: float = 0.1, backoff_cap: float = 8.0,
+                 job_step_id: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT, attempts: int = 10,
+                 backoff: float = 0.1, backoff_cap: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  jitter: Callable[[], float] = _random) -> None:
@@ -235,9 +235,9 @@ class CommanderClient:
                     f"{tried}, timeout {self.timeout:g} s)")) from None
 
     def _attempt_deadline(self, retry: bool, attempt: int, deadline: float) -> float:
-        """When one attempt gives up: a call that may be retried gives each attempt but the last a fifth of
-        the call's timeout, so one answer that stalls cannot use up the time of the retries; a call that is
-        not retried, and the last attempt, get all that is left."""
+        """When one attempt gives up: a call that may be retried gives each attempt but the last an eighth
+        of the call's timeout, so one answer that stalls cannot use up the time of the retries; a call that
+        is not retried, and the last attempt, get all that is left."""
         if not retry or attempt >= self.attempts:
             return deadline
         return min(deadline, self._clock() + max(self.timeout / ATTEMPT_SHARE, MIN_ATTEMPT_SECONDS))
@@ -334,7 +334,13 @@ class CommanderClient:
             except CommanderApiError as exc:
                 if self._retry_after(exc, idempotent, attempt, deadline, "POST", "/commanderRequest"):
                     continue
-                raise
+                if not isinstance(exc, ServerUnreachable):
+                    raise
+                tried = f"{attempt} attempts" if attempt > 1 else "once"
+                # One line, as `call` gives it: the server, why, and what was tried.
+                raise type(exc)(self._scrub(
+                    f"{api}: cannot reach {self.base_url}: {exc.message} (tried POST /commanderRequest "
+                    f"{tried}, timeout {self.timeout:g} s)")) from None
 
     @property
     def _ssl(self) -> Any:

@@ -169,3 +169,36 @@ def test_status_shows_what_was_reused_and_a_source_job_that_no_longer_exists(api
     summary = raw(api, "summary", jobStepId=carry["jobStepId"])
     assert "names no job that exists: nothing carried over" in summary
     assert marker_count(m, "build") == 2  # nothing to resume from: build ran again
+
+
+def test_a_skipped_subprocedure_call_gets_its_properties_but_not_its_parameters_as_properties(
+        api, emulator, markers):
+    m, t = markers, tool(markers)
+    project = unique("Lossless")
+    api.call("evalDsl", dsl=f"""
+project '{project}', {{
+  procedure 'Pack', {{
+    formalParameter 'format', defaultValue: '', type: 'entry'
+    step 'pack', command: '''{t} mark {m.as_posix()}/pack && {t} prop /myParent/packed '$[format] done' '''
+  }}
+  procedure 'Release', {{
+    formalParameter 'jobToRestart', defaultValue: '', type: 'entry'
+    step 'carry over', subprocedure: 'CarryOver', {PLUGIN}
+    step 'package', subprocedure: 'Pack', condition: '{RUN_CONDITION}', {{
+      actualParameter 'format', 'zip'
+    }}
+    step 'deploy', condition: '{RUN_CONDITION}', command: '''{t} fail-unless {m.as_posix()}/fixed &&
+printf '%s' '$[/myJob/jobSteps/package/packed]' > {m.as_posix()}/packed'''
+    step 'restart link', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'
+  }}
+}}""")
+    first = api.run_and_wait(project, "Release", {})
+    assert find_step(first, "deploy")["outcome"] == "error"
+    (m / "fixed").write_text("yes")
+    second = restart_by_link(api, emulator, first)
+    assert second["outcome"] == "success" and marker_count(m, "pack") == 1
+    assert (m / "packed").read_text() == "zip done"
+    package = find_step(second, "package")
+    custom = api.call("getProperties", jobStepId=package["jobStepId"], expand="0")["propertySheet"]
+    names = {p["propertyName"] for p in as_list(custom.get("property"))}
+    assert "packed" in names and "format" not in names, names

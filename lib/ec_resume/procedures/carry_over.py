@@ -32,7 +32,7 @@ from ..job_steps import actual_parameters, step_rows
 from ..provenance import REUSED_SHEET, STEP_PROPERTY, Provenance, parse_records
 from ..report import has_resume_condition
 from ..resume_rule import JOB_TO_RESTART, usable_job
-from ..step_reuse import ResumedJob, copy_step, provenance_requests
+from ..step_reuse import ResumedJob, call_parameter_names, copy_step, provenance_requests
 from ..xml_batch import Request
 from .create_restart_link import UNUSABLE
 from .step_io import step_main, write_summary
@@ -68,7 +68,9 @@ def _step_copies(client: Any, resumed: ResumedJob, lines: List[str]) -> List[Req
         if source is None:
             lines.append(f"{row.path}: skipped, but its earlier run in job {decision.job_id} was not found.")
             continue
-        copy = copy_step(client, resumed, decision.job_id, source, row)
+        # a call's actual parameters are its own, not properties to carry
+        copy = copy_step(client, resumed, decision.job_id, source, row,
+                         also_exclude=call_parameter_names(source))
         requests += copy.requests
         lines.append(f"{row.path}: {copy.provenance.line()}")
     return requests

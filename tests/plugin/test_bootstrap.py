@@ -4,8 +4,10 @@ against a tiny stdlib HTTP server that serves resume/agentCodeDigest and resume/
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -192,3 +194,43 @@ def test_a_server_that_never_answers_fails_the_step_within_its_timeout(silent_se
     assert result.returncode == 1
     assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} failed: cannot reach "
                                      f"{silent_server}: no answer within 0.5 s")
+
+
+def test_many_steps_starting_at_once_on_a_fresh_agent_all_load_the_code(tmp_path):
+    """The first steps of a plugin version on an agent unpack the code together: none may pull the folder
+    from under another that is importing from it (a later import fails with ModuleNotFoundError)."""
+    package = tmp_path / "lib" / "fakeagent"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "later.py").write_text("VALUE = 'loaded late'\n")
+    for i in range(40):  # enough files that unpacking takes a while
+        (package / f"filler{i}.py").write_text(f"X = '{'x' * 20000}'\n")
+    (package / "hello.py").write_text(  # imports one module after another while the others unpack
+        "import importlib, time\n\ndef main():\n    for i in range(40):\n"
+        "        importlib.import_module('fakeagent.filler%d' % i)\n        time.sleep(0.01)\n"
+        "    from . import later\n    print(later.VALUE)\n")
+    archive, digest = build_agent_code(package)
+    fake = PropertyServer({DIGEST_PATH: digest + "\n", CODE_PATH: base64.b64encode(archive).decode()})
+    try:
+        plugins = tmp_path / "plugins"
+        run_step(fake, plugins, "fakeagent")  # writes the step's script; imports the package, runs nothing
+        for cached in (plugins / PLUGIN_NAME / "agent").iterdir():  # back to a fresh agent
+            shutil.rmtree(cached) if cached.is_dir() else cached.unlink()
+        script = plugins.parent / "step_command.py"
+        script.write_text(script.read_text().replace("run_plugin_module('fakeagent')",
+                                                     "run_plugin_module('fakeagent.hello')"))
+        env = {"COMMANDER_SERVER": f"127.0.0.1:{fake.port}", "COMMANDER_SECURE": "0",
+               "COMMANDER_SESSIONID": SESSION, "COMMANDER_JOBSTEPID": STEP_ID,
+               "COMMANDER_PLUGINS": str(plugins), "COMMANDER_JOBID": "job-1", "PATH": "/usr/bin:/bin"}
+
+        def step(_: int) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-I", "-S", str(script)], env=env, capture_output=True,
+                                  text=True, timeout=60)
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(step, range(16)))
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
+    assert [(r.returncode, r.stdout) for r in results] == [(0, "loaded late\n")] * 16, [
+        r.stderr[-500:] for r in results if r.returncode]

@@ -233,8 +233,10 @@ def _ecr_unpacked(cached):
                 lines.append(hashlib.sha256(data).hexdigest() + " " + name)
         with open(os.path.join(temp, ".sums"), "w", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
-        if os.path.isdir(folder):  # one that no longer matches its sums
-            shutil.rmtree(folder, ignore_errors=True)
+        if os.path.isdir(folder):
+            if intact():  # another step unpacked it meanwhile, and may be importing from it: keep it
+                return folder
+            shutil.rmtree(folder, ignore_errors=True)  # one that no longer matches its sums
         os.rename(temp, folder)  # another step may have won the race: its folder is as good
         temp = ""
     except (OSError, zipfile.BadZipFile):

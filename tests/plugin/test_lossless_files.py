@@ -165,3 +165,23 @@ project '{project}', {{
     assert record["outcome"] == "error"
     summary = raw(api, "summary", jobStepId=record["jobStepId"])
     assert summary.count("\n") == 0 and "outputs: pattern '../outside/*'" in summary and "e.g." in summary
+
+
+@pytest.mark.emulator_only
+@pytest.mark.parametrize("parent", ["none", "job", "rootStep"])
+def test_lossless_under_each_shape_of_a_top_level_parent(api, emulator, markers, parent):
+    """Whatever a server shows above the top-level steps, the files and values come back and build runs
+    once (restoreOutputs decides with the same rule as the run condition)."""
+    m = markers
+    before = api.control("GET", "settings")["topLevelParent"]
+    api.control("PUT", "settings", json={"topLevelParent": parent})
+    try:
+        first = _first(api, m, nested=True)
+        (m / "fixed").write_text("yes")
+        second = restart_by_link(api, emulator, first)
+    finally:
+        api.control("PUT", "settings", json={"topLevelParent": before})
+    assert second["outcome"] == "success", second
+    assert marker_count(m, "build") == 1
+    assert (m / "deployed-2").read_bytes() == (m / "deployed-1").read_bytes()
+    assert (m / "artifact-2").read_text() == "app-1.2.3.tar.gz"

@@ -5,6 +5,7 @@ carry over in as many round trips as ten."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Dict
 
@@ -83,7 +84,16 @@ def test_job_properties_and_skipped_steps_carry_over_through_the_stored_link(api
     assert "version" in line and "meta/arch" in line and "artifact" in line
     assert "jobToRestart" not in line and "flavour" not in line and "report-urls" not in line
     sheet = api.call("getProperties", path=f"/jobs/{job2}/ec_resume/reused", expand="0")["propertySheet"]
-    assert len(as_list(sheet["property"])) == 2  # the CarryOver step and build
+    records = {p["propertyName"]: json.loads(p["value"]) for p in as_list(sheet["property"])}
+    assert set(records) == {carry["jobStepId"], build["jobStepId"]}  # the CarryOver step and build
+    job_level, step_level = records[carry["jobStepId"]], records[build["jobStepId"]]
+    # each copied value names the job (and, for a step's, the step) it came from
+    assert sorted(job_level["properties"]) == ["literal", "meta/arch", "version"]
+    assert job_level["outputParameters"] == ["artifact"]
+    assert (job_level["sourceJobId"], job_level["sourceStep"]) == (first["jobId"], "")
+    assert step_level["properties"] == ["note"] and step_level["summary"] is True
+    assert (step_level["sourceJobId"], step_level["sourceStep"], step_level["step"]) == (
+        first["jobId"], "build", "build")
 
 
 def test_a_property_the_new_job_set_itself_is_kept_and_a_fresh_run_copies_nothing(api, emulator, markers):

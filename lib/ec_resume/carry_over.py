@@ -110,8 +110,12 @@ def plan_copy(old: Sequence[Leaf], new: Sequence[Leaf], excluded: Iterable[str])
     return CopyPlan(tuple(writes), tuple(left_out))
 
 
+# What the resume rule reads of the new job: an earlier job's value must not change what this one skips.
+RULE_INPUTS = ("jobToRestart", "resumeDoneOutcomes")
+
+
 def job_excluded(parameter_names: Iterable[str]) -> List[str]:
-    return [*parameter_names, REPORT_URLS, BOOKKEEPING]
+    return [*parameter_names, REPORT_URLS, BOOKKEEPING, *RULE_INPUTS]
 
 
 # ------------------------------------------------------------------------------------------------ I/O

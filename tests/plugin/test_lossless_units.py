@@ -46,7 +46,7 @@ def test_flatten_walks_nested_sheets_and_leaves_out_names_a_path_cannot_address(
 def test_plan_copy_keeps_what_the_new_job_set_and_skips_parameters_links_and_bookkeeping():
     old = [Leaf("version", "1"), Leaf("meta/arch", "x"), Leaf("meta/os", "linux"), Leaf("Flavour", "p"),
            Leaf("report-urls/Restart", "u"), Leaf("ec_resume/resumes", "j"), Leaf("mine", "old"),
-           Leaf("clash/inner", "c"), Leaf("ctl", "a\x01b")]
+           Leaf("clash/inner", "c"), Leaf("ctl", "a\x01b"), Leaf("resumeDoneOutcomes", "success,warning")]
     new = [Leaf("mine", "new"), Leaf("meta/os", "mac"), Leaf("clash", "a string")]
     plan = plan_copy(old, new, job_excluded(["flavour"]))
     assert plan.names == ["version", "meta/arch"]

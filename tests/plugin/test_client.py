@@ -358,7 +358,7 @@ def test_get_jobs_filters_by_project_and_procedure(server):
 
 
 def test_a_stalled_answer_costs_one_attempt_not_the_whole_call(server):
-    """Attempts but the last give up after a fifth of the timeout (at least 1 s): the retry is answered."""
+    """Attempts but the last give up after an eighth of the timeout (at least 1 s): the retry is answered."""
     server.answers = [(STALL, {}), (200, {"job": {"jobId": "J1"}})]
     client = step_client(server.url, timeout=3.0)
     started = time.monotonic()

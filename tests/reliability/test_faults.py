@@ -12,7 +12,8 @@ from typing import Any, Dict, Iterator, List, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import find_step, unique
+from conftest import as_list, find_step, unique
+from lossless_support import restart_by_link, tool
 from restart_support import (
     PLUGIN,
     RESTARTER,
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.emulator_only
 RUNS = 100
 PARALLEL = 20
 RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
-# resume/timeout 10 s: an attempt that is not the last gives up after 2 s, and a stall holds 2.5 s.
-TIMEOUT, STALL = "10", 2.5
+# resume/timeout 15 s: an attempt that is not the last gives up after 1.9 s, and a stall holds 2 s.
+TIMEOUT, STALL = "15", 2.0
 CHAOS = {"rate": 0.2, "stallRate": 0.05, "stall": STALL, "stepsOnly": True}
 
 
@@ -122,4 +123,71 @@ def test_restart_job_restarts_each_job_exactly_once(api: Any, ec_resume: str, tm
         new_job = api.wait_for_job(new_id, timeout=120)
         assert api.get_property(f"/jobs/{new_id}/ec_resume/resumes") == job["jobId"]
         assert find_step(new_job, "build")["outcome"] == "skipped"  # the restart resumed, did not rerun
+    assert_faults_fired(fired)
+
+
+def carry_over_dsl(project: str, m: Path, tool: str) -> str:
+    return f"""
+project '{project}', {{
+  procedure 'Main', {{
+    formalParameter 'jobToRestart', defaultValue: '', type: 'entry'
+    formalParameter 'version', defaultValue: '', type: 'entry'
+    step 'carry over', subprocedure: 'CarryOver', {PLUGIN}
+    step 'build', command: '''{tool} prop /myJob/built v$[version] && {mark(m, 'build')}''',
+      condition: '{RC}'
+    step 'deploy', condition: '{RC}',
+      command: '''{mark(m, 'deploy')}; test -f {m.as_posix()}.fixed &&
+        test "$[/myJob/built]" = "v$[version]"'''
+    step 'restart link', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'
+  }}
+}}
+"""
+
+
+def test_the_carry_over_completes_in_every_run(api: Any, emulator: Any, ec_resume: str,
+                                               tmp_path: Path) -> None:
+    """What build set in the failed job reaches deploy in each of 100 restarts through the link, while the
+    plugin steps (CarryOver, CreateRestartLink) meet the faults; build never runs again."""
+
+    m = tmp_path / "markers"
+    m.mkdir()
+    project = unique("FaultCarry")
+    api.call("evalDsl", dsl=carry_over_dsl(project, m, tool(m)))
+    failed = in_parallel(lambda i: api.run_and_wait(project, "Main", {"version": str(i)}, timeout=120),
+                         list(range(RUNS)))
+    assert all(job["outcome"] == "error" for job in failed)
+    Path(f"{m}.fixed").touch()
+    with chaos(api, seed=31) as fired:
+        resumed = in_parallel(lambda job: restart_by_link(api, emulator, job), failed)
+    bad = [(job["jobName"], step_summaries(api, job)) for job in resumed if job["outcome"] != "success"]
+    assert bad == []
+    for i, job in enumerate(resumed):
+        assert api.get_property(f"/jobs/{job['jobId']}/built") == f"v{i}"
+        assert find_step(job, "build")["outcome"] == "skipped"
+    assert (m / "build").read_text().count("run") == RUNS  # build ran once per chain, never again
+    assert (m / "deploy").read_text().count("run") == 2 * RUNS
+    assert_faults_fired(fired)
+
+
+def test_enable_resume_completes_in_every_run(api: Any, ec_resume: str) -> None:
+    """100 procedures adopted by EnableResume while its calls meet the faults: each ends resumable."""
+    project = unique("FaultEnable")
+    procedures = "\n".join(f"""  procedure 'P{i}', {{
+    step 'build', command: 'true'
+    step 'test', command: 'true'
+  }}""" for i in range(RUNS))
+    api.call("evalDsl", dsl=f"project '{project}', {{\n{procedures}\n}}")
+    plugin = api.get_property("/plugins/EC-Resume/project/projectName")
+    with chaos(api, seed=41) as fired:
+        jobs = in_parallel(lambda i: api.run_and_wait(plugin, "EnableResume", {
+            "projectName": project, "procedureName": f"P{i}"}, timeout=180), list(range(RUNS)))
+    bad = [(job["jobName"], step_summaries(api, job)) for job in jobs if job["outcome"] != "success"]
+    assert bad == []
+    for i in range(RUNS):
+        where = {"projectName": project, "procedureName": f"P{i}"}
+        steps = {s["stepName"]: s for s in as_list(api.call("getSteps", **where)["step"])}
+        assert steps["build"]["condition"] == RC and steps["test"]["condition"] == RC, i
+        formals = [p["formalParameterName"] for p in as_list(
+            api.call("getFormalParameters", **where).get("formalParameter"))]
+        assert "jobToRestart" in formals, i
     assert_faults_fired(fired)

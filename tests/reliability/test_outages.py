@@ -19,7 +19,7 @@ from restart_support import PLUGIN, RESTARTER, cli_env, mark, run_request_count,
 
 RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
 REPO = Path(__file__).resolve().parents[2]
-ATTEMPTS = 8  # the client's bound on the tries of one idempotent call
+ATTEMPTS = 10  # the client's bound on the tries of one idempotent call
 GONE = ["getJobDetails", "getProperty", "getProperties", "setProperty", "getFormalParameters", "getSteps"]
 
 pytestmark = pytest.mark.emulator_only

@@ -107,6 +107,12 @@ def call_parameter_names(row: StepRow) -> List[str]:
     return [str(p.get("actualParameterName")) for p in as_list(params) if isinstance(p, Mapping)]
 
 
+# Names of a job step's own fields: a custom property by such a name would stand in front of the field
+# ([U] custom before intrinsic), and the rule reads jobStepId, outcome and start.
+STEP_FIELDS = ("jobStepId", "stepName", "outcome", "status", "start", "finish", "exitCode", "jobId",
+               "parent", "jobSteps", "steps", "outputParameters")
+
+
 @dataclass(frozen=True)
 class StepCopy:
     requests: Tuple[Request, ...]
@@ -124,7 +130,7 @@ def copy_step(client: CommanderClient, resumed: ResumedJob, source_job: str, sou
     old, odd = read_leaves(client, src)
     new, _ = read_leaves(client, dst)
     summary = next((leaf.value for leaf in old if leaf.path == SUMMARY), None)
-    plan = plan_copy(old, new, [BOOKKEEPING, SUMMARY, *also_exclude])
+    plan = plan_copy(old, new, [BOOKKEEPING, SUMMARY, *STEP_FIELDS, *also_exclude])
     outputs = read_output_parameters(client, src) if source.raw.get("calledProcedure") else {}
     problems = tuple(f"{path}: not copied: {why}" for path, why in [*odd, *plan.left_out])
     provenance = Provenance(step=target.path, source_job_id=source_job,

@@ -147,9 +147,15 @@ def is_terminal() -> bool:
         return False
 
 
+TLS_OFF_WARNING = (f"{PROG}: warning: the server's TLS certificate is not verified (--insecure or "
+                   "EC_RESUME_TLS_VERIFY=0): anyone between you and the server can read the session")
+
+
 def connect(conn: Connection, env: Mapping[str, str],
             prompt: Callable[[str], str] = getpass.getpass) -> CommanderClient:
     timeout = conn.timeout or DEFAULT_TIMEOUT
+    if not conn.verify_tls or env.get("EC_RESUME_TLS_VERIFY", "1").strip().lower() in ("0", "false", "no"):
+        sys.stderr.write(TLS_OFF_WARNING + "\n")  # an explicit choice, said every time
     if conn.url is None:
         kwargs: Dict[str, Any] = {"timeout": timeout}
         if not conn.verify_tls:

@@ -372,3 +372,19 @@ def test_a_call_that_is_not_retried_gets_the_whole_timeout(server):
     client = step_client(server.url, timeout=STALL + 1.5)
     assert client.call("runProcedure", "POST", "/jobs", body={}, idempotent=False) == {"jobId": "J2"}
     assert len(server.requests) == 1
+
+
+def test_turning_tls_verification_off_is_explicit_and_warned(capsys, monkeypatch):
+    from ec_resume import cli
+    from ec_resume.procedures import step_io
+
+    env = {"COMMANDER_SERVER": "cd", "COMMANDER_SECURE": "1", "EC_RESUME_TLS_VERIFY": "0"}
+    assert not CommanderClient.from_environment(env).verify_tls
+    connection = cli.Connection(url=None, verify_tls=True, timeout=5)
+    cli.connect(connection, env)  # inside a job step: the agent's environment turns it off
+    assert capsys.readouterr().err == cli.TLS_OFF_WARNING + "\n"
+    monkeypatch.setattr(step_io.os, "environ", env)
+    step_io.step_main("Step", lambda client, environ, out: 0, ())
+    assert "TLS certificate is not verified" in capsys.readouterr().out
+    cli.connect(cli.Connection(url=None, verify_tls=True, timeout=5), {"COMMANDER_SERVER": "cd"})
+    assert capsys.readouterr().err == ""  # verified: nothing to say

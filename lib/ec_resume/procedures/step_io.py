@@ -47,6 +47,8 @@ def step_main(prog: str, work: StepWork, input_errors: Tuple[Type[Exception], ..
     client: Any = None
     try:
         client = CommanderClient.from_environment()
+        if not client.verify_tls:  # EC_RESUME_TLS_VERIFY=0 on the agent: an explicit choice, said each time
+            print(f"{prog}: warning: the server's TLS certificate is not verified (EC_RESUME_TLS_VERIFY=0)")
         if prepare is not None:
             client = prepare(client, os.environ)
         warning = apply_timeout_setting(client)

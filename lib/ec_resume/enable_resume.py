@@ -318,7 +318,8 @@ def plan_enable(proc: ProcedureDef, options: EnableOptions, top_level: bool = Tr
         has = "has a run condition of its own" if len(own) == 1 else "have run conditions of their own"
         refusals.append(f"{proc.label}: {_quoted(own)} {has}"
                         ": give wrapConditions (ec-resume: --wrap-conditions) to keep each and "
-                        "add the resume rule to it (both must say run), or list them in exclude")
+                        "add the resume rule to it (both must say run)"
+                        + (", or list them in exclude" if top_level else ""))
     calls = tuple((s.subproject, s.subprocedure) for s in proc.steps
                   if s.subprocedure and not is_plugin_subproject(s.subproject))
     record = merge_record(proc, edits) if edits else proc.record

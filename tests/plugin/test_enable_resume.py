@@ -210,3 +210,8 @@ def test_calls_of_other_plugins_procedures_are_left_alone() -> None:
     assert "note: 'Checkout' is a plugin's procedure (EC-Git-1.0): left as it is" in text
     assert "note: 'Run' is a plugin's procedure (/plugins/EC-Tool/project): left as it is" in text
     assert "Would enable Shop/Release:" in text and "+  step 'EC-Resume carry over', {" in text
+
+
+def test_a_subprocedure_step_with_its_own_condition_is_refused_without_wrapping() -> None:
+    plan = plan_enable(proc(cmd("a", "$[x]")), NO_OPTIONS, top_level=False)
+    assert "'a' has a run condition of its own" in plan.refusals[0] and "exclude" not in plan.refusals[0]

@@ -270,3 +270,20 @@ def test_bad_cli_input_is_one_line_and_its_exit_code(emulator: Any, ec_resume: s
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("ec-resume"), err
     assert emulator.admin_password not in err + result.stdout.decode("utf-8", "replace")
+
+
+def test_five_thousand_steps_are_planned_one_by_one() -> None:
+    """A procedure of 5,000 steps (the last one failed): the plan skips 4,999, runs the failed one, and
+    reads each procedure definition once."""
+    from ec_resume.planning import plan_restart
+    from test_report_plan import FakeServer, defined, job, ran
+
+    names = [f"step {i}" for i in range(5000)]
+    steps = [ran(name, second=i * 0.001) for i, name in enumerate(names[:-1])]
+    steps.append(ran(names[-1], "error", second=5))
+    failed = job("9", steps)
+    server = FakeServer({"Shop/Release": [defined(name) for name in names]}, {"9": failed})
+    plan = plan_restart(server, failed, {"jobToRestart": "9"})
+    assert (plan.skip_count, plan.run_count) == (4999, 1)
+    assert [line.action for line in plan.lines[-2:]] == ["skip", "run"]
+    assert server.steps_read == ["Shop/Release"]

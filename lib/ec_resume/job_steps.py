@@ -7,6 +7,7 @@ path addresses it (``/jobs/<id>/jobSteps/deploy/jobSteps/upload/outcome``).
 
 from __future__ import annotations
 
+import gc
 from collections import abc
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +74,20 @@ def walked_once() -> Iterator[None]:
         yield
     finally:
         _walked = outer
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off while it lasts. What plans and reports build per step (records,
+    lines, rows) holds no reference cycles; left on, the collector goes through every object again each few
+    thousand made, so that 100,000 steps cost 20 times 10,000 instead of 10."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def step_rows(job: Mapping[str, Any]) -> List[StepRow]:

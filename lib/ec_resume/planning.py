@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .client import CommanderClient
 from .client_errors import NotFound, RequestRefused
-from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records, walked_once
+from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records, no_cycle_collection, walked_once
 from .plugin_settings import SETTINGS
 from .report import PlannedStep, RestartPlan, job_label, plan_lines
 from .rest_json import as_list
@@ -213,7 +213,8 @@ def rule_settings(client: CommanderClient, new_parameters: Mapping[str, str]) ->
 def plan_restart(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
                  from_step: str = "") -> RestartPlan:
     """What a new job of `job`'s procedure with `new_parameters` (and the start step) will skip and run."""
-    with walked_once():  # the restarted job's tree is read for its failure point and for its steps
+    # The restarted job's tree is read for its failure point and for its steps: walked once.
+    with no_cycle_collection(), walked_once():
         return _plan(client, job, new_parameters, from_step)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
-from .job_steps import step_rows
+from .job_steps import no_cycle_collection, step_rows
 from .resume_rule import Decision, Reason, is_plugin_project
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
@@ -185,6 +185,10 @@ class RestartPlan:
 
     def to_json(self) -> Dict[str, Any]:
         """`plan --json`: the job being restarted and each step in job order."""
+        with no_cycle_collection():
+            return self._json()
+
+    def _json(self) -> Dict[str, Any]:
         return {"jobId": self.job_id,
                 "steps": [{"path": line.path, "action": line.action, "reason": line.reason}
                           for line in self.lines]}
@@ -275,6 +279,11 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
 
 
 def render_plan(plan: RestartPlan) -> str:
+    with no_cycle_collection():
+        return _rendered(plan)
+
+
+def _rendered(plan: RestartPlan) -> str:
     header = (f"plan: restart of {plan.job_name} ({plan.job_id}); done outcomes: "
               f"{', '.join(sorted(plan.done_outcomes))}; rule: {plan.rule}; "
               f"jobs read: {', '.join(plan.chain)} (at most {plan.max_depth})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -196,3 +197,4 @@ def bench_server(interpreter: Optional[str] = None, warm: bool = True) -> Iterat
             yield bench
     finally:
         emulator.stop()
+        shutil.rmtree(work, ignore_errors=True)

@@ -103,24 +103,25 @@ class _DefinitionReader:
         if steps is None or len(prefix) >= MAX_NESTING:
             return ()
         planned = []
+        plugin, depth = is_plugin_project(project), len(prefix)  # the same for every step here
+        above = JOB_STEPS_JOINER.join(prefix) + JOB_STEPS_JOINER if prefix else ""
         for step in steps:
             name = str(step.get("stepName") or "")
             names = prefix + (name,)
             subprocedure = str(step.get("subprocedure") or "").strip()
             children: Tuple[PlannedStep, ...] = ()
-            own_bookkeeping = bookkeeping or (not subprocedure and is_plugin_project(project)
-                                              and name in PLUGIN_OWN_STEPS)
+            own_bookkeeping = bookkeeping or (not subprocedure and plugin and name in PLUGIN_OWN_STEPS)
             if subprocedure:
                 target = called_project(self.client, str(step.get("subproject") or ""), project)
                 own_bookkeeping = bookkeeping or (subprocedure in PLUGIN_OWN_CALLS
                                                   and is_plugin_project(target or ""))
                 children = self._call(subprocedure, target, names, own_bookkeeping)
-            planned.append(PlannedStep(path=JOB_STEPS_JOINER.join(names), name=name, names=names,
-                                       depth=len(prefix), condition=str(step.get("condition") or ""),
+            planned.append(PlannedStep(path=above + name, name=name, names=names,
+                                       depth=depth, condition=str(step.get("condition") or ""),
                                        project=project, children=children, is_call=bool(subprocedure),
                                        bookkeeping=own_bookkeeping,
                                        ends_skipped=own_bookkeeping and name in PLUGIN_OWN_STEPS
-                                       and not subprocedure and is_plugin_project(project)))
+                                       and not subprocedure and plugin))
         return tuple(planned)
 
     def _call(self, subprocedure: str, target: Optional[str], names: Tuple[str, ...],

@@ -159,7 +159,8 @@ def test_a_server_error_is_one_line_without_the_session_id(server, tmp_path):
     del server.properties[DIGEST_PATH]
     result = run_step(server, tmp_path / "plugins")
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} failed: "
+    assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} from "
+                                     f"http://127.0.0.1:{server.port} failed (tried once within 30 s): "
                                      f"[NoSuchProperty] Property '{DIGEST_PATH}' does not exist")
     assert SESSION not in result.stdout + result.stderr
 
@@ -192,8 +193,9 @@ def test_a_server_that_never_answers_fails_the_step_within_its_timeout(silent_se
     result = subprocess.run([sys.executable, "-I", "-S", str(script)], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} failed: cannot reach "
-                                     f"{silent_server}: no answer within 0.5 s")
+    assert result.stderr.strip() == (f"EC-Resume bootstrap: reading {DIGEST_PATH} from {silent_server} "
+                                     f"failed (tried once within 0.5 s): cannot reach {silent_server}: "
+                                     "no answer within 0.5 s")
 
 
 def test_many_steps_starting_at_once_on_a_fresh_agent_all_load_the_code(tmp_path):

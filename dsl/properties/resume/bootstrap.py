@@ -93,8 +93,11 @@ def _ecr_get_property(base_url, secure, path):
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        # As ec_resume.client does: an attempt but the last gets an eighth of the timeout (at least 1 s),
+        # so one stalled answer leaves time to ask again.
+        wait = left if attempt >= 9 else min(left, max(limit / 8.0, 1.0))
         try:
-            with urllib.request.urlopen(request, timeout=left, context=context) as response:
+            with urllib.request.urlopen(request, timeout=wait, context=context) as response:
                 body = json.loads(response.read().decode("utf-8"))
             value = body["property"]["value"]
             return "" if value is None else str(value)
@@ -111,15 +114,16 @@ def _ecr_get_property(base_url, secure, path):
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, socket.timeout) or isinstance(exc, socket.timeout):
-                reason = f"no answer within {limit:g} s"
+                reason = f"no answer within {wait:.3g} s"
             last = "cannot reach " + base_url + ": " + str(reason)
         attempt += 1
-        if attempt >= 4:
+        if attempt >= 10:
             break
-        time.sleep(max(0.0, min(0.2 * (2 ** attempt), deadline - time.monotonic())))
+        time.sleep(max(0.0, min(0.1 * (2 ** attempt), 2.0, deadline - time.monotonic())))
     if session:
         last = last.replace(session, "***")
-    _ecr_fail("reading " + path + " failed: " + last)
+    tried = "once" if attempt <= 1 else f"{attempt} times"
+    _ecr_fail(f"reading {path} from {base_url} failed (tried {tried} within {limit:g} s): {last}")
 
 
 def _ecr_agent_zip(given=""):

@@ -10,7 +10,15 @@ from typing import Any, Dict
 
 import pytest
 from conftest import RUN_CONDITION, find_step, unique
-from restart_support import PLUGIN, Cli, cli_env, follow_restart_link, report_urls
+from restart_support import (
+    PLUGIN,
+    Cli,
+    cli_env,
+    follow_restart_link,
+    plugin_setting,
+    raw_property,
+    report_urls,
+)
 
 LINK_STEP_TRIPS = 4  # settings batch, getJobDetails, what the job names in one batch, the writes
 LINK_STEP_TRIPS_RESUMED = 7  # and the job it resumes: its record, and the lineage written on it
@@ -85,3 +93,15 @@ project '{project}', {{
         assert len(log["exchange"]) == PLAN_TRIPS, (steps, log["request"])
         assert [line["action"] for line in plan["steps"] if line["path"] == f"s{steps}"] == ["run"]
         assert sum(1 for line in plan["steps"] if line["action"] == "skip") == steps - 1
+
+
+@pytest.mark.emulator_only
+def test_a_link_step_that_fails_once_its_writes_are_held_still_writes_its_summary(api, ec_resume):
+    project = _procedure(api, 1)
+    with plugin_setting(api, "linkTemplate", "/x?{nope}"):
+        job = api.run_and_wait(project, "Main", {})
+    step = find_step(job, "restart links", "createRestartLink")
+    assert step["outcome"] == "error"
+    summary = raw_property(api, "summary", jobStepId=step["jobStepId"]) or ""
+    assert summary.startswith("CreateRestartLink: ") and "{nope}" in summary, summary
+    assert raw_property(api, f"/jobs/{job['jobId']}/ec_resume/failedAt") == "none"

@@ -60,4 +60,18 @@ def step_main(prog: str, work: StepWork, input_errors: Tuple[Type[Exception], ..
     print(line, file=sys.stderr)
     if client is not None:
         write_summary(client, prog, line, sys.stdout)  # stderr keeps its one line
+        _send_held_writes(client, prog)
     return 1
+
+
+def _send_held_writes(client: Any, prog: str) -> None:
+    """A client that holds writes back (prefetch.Prefetched) sends them now, the failure's summary among
+    them, as they would have gone had they not been held."""
+    send = getattr(client, "send_writes", None)
+    if send is None:
+        return
+    try:
+        for path, reply in send():
+            print(f"{prog}: warning: {path} could not be written: [{reply.error_code}] {reply.message}")
+    except CommanderApiError as exc:
+        print(f"{prog}: warning: the step summary could not be written: {exc}")

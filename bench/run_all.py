@@ -34,7 +34,7 @@ WHY_MISSED: Dict[str, str] = {
                      "own modules; the next fix, an HTTP client on bare sockets, would replace the "
                      "transport every call's deadline and lost-reply rules rest on: an issue of its own"),
     "planner_10k": ("what is left is one record per step for each stage (definition, job walk, plan line; "
-                    "frozen dataclasses); 3 times faster than before this issue (CPU time)"),
+                    "frozen dataclasses); about twice as fast as before this issue (CPU time)"),
     "planner_100k": ("near the line, and noisy: the plan is linear (no cyclic collection while it is made), "
                      "what is left over 10× is memory, 10 times the records past the CPU caches"),
 }

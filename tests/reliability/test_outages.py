@@ -57,8 +57,8 @@ def test_plugin_steps_give_up_on_a_server_gone_for_good_in_one_line_leaving_no_l
     api.call("setProperty", propertyName="/plugins/EC-Resume/project/resume/timeout", value="3")
     try:
         api.control("DELETE", "requests")
-        api.control("PUT", "chaos", json={"rate": 1, "errorCode": "ServerNotReady", "stepsOnly": True,
-                                          "apis": GONE})
+        api.control("PUT", "chaos", json={"rate": 1, "errorCode": "ServerNotReady", "drop": False,
+                                          "stepsOnly": True, "apis": GONE})
         job = api.run_and_wait(project, "Main", {})
         runner = api.run_and_wait(project, "Restarter", {"target": job["jobId"]})
         fired = api.control("GET", "chaos")["chaos"]["fired"]

@@ -257,7 +257,7 @@ class Engine:
             if run is None:
                 return
             job.abort_requested = True
-            # A forced abort is FORCE_ABORT (issue 14, from CloudBees' docs); [U] a normal one is ABORT.
+            # [U] A forced abort is FORCE_ABORT (reported from CloudBees' docs); a normal one is ABORT.
             job.abort_status = FORCE_ABORT if force or job.abort_status == FORCE_ABORT else ABORT
             run.stop_count += 1
             if force:

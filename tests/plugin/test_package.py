@@ -209,3 +209,13 @@ def test_the_real_jar_carries_no_internal_notes(tmp_path: Path):
     found = [f"{name}: {match.group(0)}" for name, data in texts.items()
              for match in INTERNAL_NOTES.finditer(data.decode("utf-8", "replace"))]
     assert len(texts) > 30 and found == []
+
+
+def test_the_shipped_sources_carry_no_internal_notes():
+    """The pip package ships the agent code and the emulator as they are in the tree."""
+    repo = Path(__file__).resolve().parents[2]
+    found = [f"{path.relative_to(repo)}: {match.group(0)}"
+             for folder in ("lib/ec_resume", "commander_emulator", "dsl", "pages")
+             for path in sorted((repo / folder).rglob("*")) if path.is_file() and path.suffix != ".pyc"
+             for match in INTERNAL_NOTES.finditer(path.read_text(encoding="utf-8", errors="replace"))]
+    assert found == []

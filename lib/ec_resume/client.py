@@ -226,9 +226,14 @@ class CommanderClient:
             except CommanderApiError as exc:
                 if self._retry_after(exc, retry, attempt, deadline, method, path):
                     continue
+                tried = f"{attempt} attempts" if attempt > 1 else "once"
+                if isinstance(exc, RequestRefused) and exc.transient:
+                    # The server (or a gateway) kept failing: say which and what was tried, in one line.
+                    raise refused(exc.code, self._scrub(
+                        f"{api}: {self.base_url} kept failing: {exc.message} (tried {method} {REST_PREFIX}"
+                        f"{path} {tried}, timeout {self.timeout:g} s)"), exc.http_status) from None
                 if not isinstance(exc, ServerUnreachable):
                     raise
-                tried = f"{attempt} attempts" if attempt > 1 else "once"
                 # One line: the server, why, and what was tried (no query: it may hold names).
                 raise type(exc)(self._scrub(
                     f"{api}: cannot reach {self.base_url}: {exc.message} (tried {method} {REST_PREFIX}{path} "

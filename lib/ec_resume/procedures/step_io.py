@@ -33,7 +33,7 @@ def write_summary(client: Any, prog: str, summary: str, out: TextIO, outcome: st
 def failure_line(prog: str, exc: Exception) -> str:
     """One line for a failed step; a connection failure is never called a refusal by the server."""
     text = " ".join(str(exc).split())
-    if isinstance(exc, RequestRefused):
+    if isinstance(exc, RequestRefused) and not exc.transient:
         return f"{prog}: the server refused a request: {text}"
     return f"{prog}: {text}"
 

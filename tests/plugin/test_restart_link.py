@@ -135,7 +135,7 @@ def test_step_sets_both_links_and_summarises_what_they_carry():
     assert decoded(client.written["/myJob/report-urls/Run all steps again"]) == [
         ("env", "prod"), ("jobToRestart", "")]
     summary = client.written["/myJobStep/summary"]
-    assert "2 parameter(s): env, jobToRestart" in summary
+    assert "2 parameters: env, jobToRestart" in summary
     assert "Left out 'cred': " + CREDENTIAL_REASON in summary
     assert "/myJobStep/outcome" not in client.written
     assert "c1" not in out.getvalue()

@@ -91,7 +91,8 @@ def describe(links: RestartLinks, link_name: str, project: str, procedure: str) 
                      f"to procedure '{procedure}'.")
     else:
         carried = ", ".join(links.carried) if links.carried else "none"
-        lines.append(f"'{link_name}' carries {len(links.carried)} parameter(s): {carried}.")
+        count = len(links.carried)
+        lines.append(f"'{link_name}' carries {count} parameter{'' if count == 1 else 's'}: {carried}.")
     for item in links.left_out:
         again = "; enter it again when you start the new job" if item.why == CREDENTIAL else ""
         lines.append(f"Left out '{item.name}': {LEFT_OUT_REASONS[item.why]}{again}.")

@@ -71,10 +71,13 @@ class Provenance:
         if self.files:
             parts.append(_counted(len(self.files), "file", "files") + ", checked by SHA-256 (" +
                          _some([str(f.get("path")) for f in self.files]) + ")")
-        what = ", ".join(parts) if parts else "nothing"
+        what = ", ".join(parts) if parts else NOTHING_LEFT
         origins = sorted(set(self.origins.values()) - {self.source_job_id})
         earlier = f"; first set in job {', '.join(origins)}" if origins else ""
         return f"Reused from {self.source}: {what}{earlier}."
+
+
+NOTHING_LEFT = "nothing to copy (it left no properties, output parameters, summary or files)"
 
 
 def _counted(count: int, one: str, many: str) -> str:

@@ -119,3 +119,10 @@ def test_provenance_in_words_names_the_job_the_step_and_what_came():
     assert with_provenance("built\n", p) == "built\n" + line
     lines = status_lines([p], lambda job: False)
     assert "The source job id1 no longer exists" in lines[0]
+
+
+def test_a_step_that_left_nothing_says_so_in_words():
+    from ec_resume.provenance import NOTHING_LEFT, Provenance
+
+    line = Provenance(step="build", source_job_id="j1", source_job_name="job_1", source_step="build").line()
+    assert line == f"Reused from job job_1 (j1), step build: {NOTHING_LEFT}."

@@ -5,14 +5,13 @@ is counted from the jobs and the request log, never from timings."""
 
 from __future__ import annotations
 
-import concurrent.futures
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping
+from typing import Any, Dict, Iterator, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import as_list, find_step, unique
+from conftest import RUN_CONDITION, as_list, find_step, unique
 from lossless_support import restart_by_link, tool
 from restart_support import (
     PLUGIN,
@@ -24,11 +23,12 @@ from restart_support import (
     step_summaries,
 )
 
+from tests.reliability.reliability_support import in_parallel
+
 pytestmark = pytest.mark.emulator_only
 
 RUNS = 100
-PARALLEL = 20
-RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
+RC = RUN_CONDITION
 # resume/timeout 15 s: an attempt that is not the last gives up after 1.9 s, and a stall holds 2 s.
 TIMEOUT, STALL = "15", 2.0
 CHAOS = {"rate": 0.2, "stallRate": 0.05, "stall": STALL, "stepsOnly": True}
@@ -62,11 +62,6 @@ def chaos(api: Any, seed: int) -> Iterator[Dict[str, int]]:
             state = api.control("GET", "chaos")["chaos"]
             api.control("DELETE", "chaos")
             fired.update({k: int(v) for k, v in state.get("fired", {}).items()})
-
-
-def in_parallel(work: Any, items: List[Any]) -> List[Any]:
-    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-        return list(pool.map(work, items))
 
 
 def restart_link_parameters(api: Any, job_id: str) -> Dict[str, str]:

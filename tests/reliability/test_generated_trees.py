@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
-from conftest import unique
+from conftest import RUN_CONDITION, unique
 from restart_support import PLUGIN, Cli, cli_env, mark
 from test_restart_scenarios import fix, needs_fix, restart_and_compare, resumable
 
-RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
+RC = RUN_CONDITION
 TREES = 50
 HANDLING = ["failProcedure", "abortProcedure", "abortJob", "ignore"]
 

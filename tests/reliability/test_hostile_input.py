@@ -4,14 +4,11 @@ loses a parameter. Steps that must not run twice leave markers, and the markers 
 
 from __future__ import annotations
 
-import concurrent.futures
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from conftest import find_step, unique
+from conftest import RUN_CONDITION, find_step, unique
 from restart_support import (
     PLUGIN,
     cli_env,
@@ -24,8 +21,9 @@ from restart_support import (
     step_summaries,
 )
 
-RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
-REPO = Path(__file__).resolve().parents[2]
+from tests.reliability.reliability_support import run_cli
+
+RC = RUN_CONDITION
 
 
 def restart_through_the_link(api: Any, emulator: Any, job_id: str) -> Dict[str, Any]:
@@ -33,11 +31,6 @@ def restart_through_the_link(api: Any, emulator: Any, job_id: str) -> Dict[str, 
     whose job then launches the restart)."""
     clicked = follow_restart_link(api, emulator, report_urls(api, job_id)["Restart this job"])
     return clicked if clicked["procedureName"] == "Main" else launched_by(api, clicked)
-
-
-def in_parallel(work: Any, items: List[Any], width: int = 12) -> List[Any]:
-    with concurrent.futures.ThreadPoolExecutor(width) as pool:
-        return list(pool.map(work, items))
 
 
 # --------------------------------------------------------------------------------- jobToRestart
@@ -232,12 +225,6 @@ project '{project}', {{{''.join(procedures)}
 
 # ------------------------------------------------------------------------------------------ CLI
 
-def cli(*argv: bytes | str, env: Dict[str, str]) -> subprocess.CompletedProcess:
-    """A real process, so that arguments can be bytes that are not UTF-8, as a shell passes them."""
-    return subprocess.run([sys.executable, "-m", "ec_resume.cli", *argv], capture_output=True, timeout=120,
-                          cwd=REPO, env={**env, "PYTHONPATH": str(REPO / "lib"), "PATH": "/usr/bin:/bin"})
-
-
 CLI_CASES: List[Tuple[str, List[Any], int]] = [
     ("no command", [], 2), ("an unknown command", ["frobnicate"], 2), ("plan without a job", ["plan"], 2),
     ("a non-UTF-8 job", ["plan", b"\xff\xfe"], 2), ("a huge job id", ["plan", "9" * 100000], 2),
@@ -263,7 +250,7 @@ CLI_CASES: List[Tuple[str, List[Any], int]] = [
 @pytest.mark.parametrize("label, argv, code", CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_bad_cli_input_is_one_line_and_its_exit_code(emulator: Any, ec_resume: str, label: str,
                                                      argv: List[Any], code: int) -> None:
-    result = cli(*argv, env=cli_env(emulator))
+    result = run_cli(*argv, env=cli_env(emulator))
     err = result.stderr.decode("utf-8", "replace")
     assert result.returncode == code, (label, err)
     assert "Traceback" not in err and "internal error" not in err, err

@@ -6,19 +6,18 @@ launches."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from conftest import find_step, unique
+from conftest import RUN_CONDITION, find_step, unique
 from restart_support import PLUGIN, RESTARTER, cli_env, mark, run_request_count, step_summaries
 
-RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
-REPO = Path(__file__).resolve().parents[2]
+from tests.reliability.reliability_support import in_parallel, run_cli
+
+RC = RUN_CONDITION
 ATTEMPTS = 10  # the client's bound on the tries of one idempotent call
 GONE = ["getJobDetails", "getProperty", "getProperties", "setProperty", "getFormalParameters", "getSteps"]
 
@@ -85,11 +84,9 @@ def test_plugin_steps_give_up_on_a_server_gone_for_good_in_one_line_leaving_no_l
 
 
 def test_the_cli_gives_up_on_a_closed_port_in_one_line_naming_the_server() -> None:
-    env = {"COMMANDER_URL": "http://127.0.0.1:9", "COMMANDER_USER": "admin", "COMMANDER_PASSWORD": "pw",
-           "PYTHONPATH": str(REPO / "lib"), "PATH": "/usr/bin:/bin"}
+    env = {"COMMANDER_URL": "http://127.0.0.1:9", "COMMANDER_USER": "admin", "COMMANDER_PASSWORD": "pw"}
     for argv in (["status", "job_1"], ["plan", "job_1"], ["restart", "job_1", "--wait"]):
-        result = subprocess.run([sys.executable, "-m", "ec_resume.cli", *argv, "--timeout", "2"], env=env,
-                                capture_output=True, text=True, timeout=60)
+        result = run_cli(*argv, "--timeout", "2", env=env, text=True, timeout=60)
         assert result.returncode == 1, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot reach http://127.0.0.1:9" in lines[0], result.stderr
@@ -116,15 +113,9 @@ def test_a_session_that_expires_mid_run_is_one_clear_error_and_no_retry_storm(ap
 def test_of_twenty_concurrent_restarts_of_one_job_exactly_one_launches(api: Any, emulator: Any,
                                                                        project: str) -> None:
     job = api.run_and_wait(project, "Main", {})
-    env = {**cli_env(emulator), "PYTHONPATH": str(REPO / "lib"), "PATH": "/usr/bin:/bin"}
     before = run_request_count(api)
-
-    def restart(_: int) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ec_resume.cli", "restart", job["jobId"], "--json"],
-                              env=env, capture_output=True, text=True, timeout=120)
-
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        results: List[subprocess.CompletedProcess] = list(pool.map(restart, range(20)))
+    results: List[subprocess.CompletedProcess] = in_parallel(
+        lambda _: run_cli("restart", job["jobId"], "--json", env=cli_env(emulator), text=True), range(20))
     codes = sorted(r.returncode for r in results)
     launched = [r for r in results if r.returncode == 0]
     refused = [r for r in results if r.returncode == 3]

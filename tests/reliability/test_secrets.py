@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from conftest import unique
+from conftest import RUN_CONDITION, unique
 from restart_support import PLUGIN, RESTARTER, cli_env, mark
 
-RC = "$[/plugins/EC-Resume/project/resume/runCondition]"
-REPO = Path(__file__).resolve().parents[2]
+from tests.reliability.reliability_support import run_cli
+
+RC = RUN_CONDITION
 CREDENTIAL_PASSWORD = "cred-S3cr3t-value-81f"
 STORED_PASSWORD = "stored-S3cr3t-value-42c"
 
@@ -40,9 +40,7 @@ project '{project}', {{
 
 
 def cli(*argv: str, env: Dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ec_resume.cli", *argv], capture_output=True, text=True,
-                          timeout=120, cwd=REPO, env={**env, "PYTHONPATH": str(REPO / "lib"),
-                                                      "PATH": "/usr/bin:/bin"})
+    return run_cli(*argv, env=env, text=True)
 
 
 def every_property(api: Any, path: str) -> Iterator[str]:

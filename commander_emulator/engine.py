@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .context import Context
+from .ectool import install_launcher
 from .errors import CommanderError, invalid
 from .expansion import expand as expand_property_references
 from .model import ABORT, FORCE_ABORT, Credential, Job, JobStep, Procedure, Step, Store, now_iso
@@ -211,6 +212,8 @@ class Engine:
         self.store = store
         self._expand = expand or expand_property_references
         self._runs: Dict[str, _JobRun] = {}
+        self._agent_bin: Optional[str] = None  # the folder of the steps' `ectool`, written on first use
+        self._agent_bin_lock = threading.Lock()
 
     # ---- public surface
 
@@ -364,6 +367,7 @@ class Engine:
         os.chmod(script, 0o700)
         env = dict(os.environ)
         env.update(self._agent_environment(js, resource))
+        env["PATH"] = os.pathsep.join(p for p in (self._agent_tools(), env.get("PATH", "")) if p)
         with store.lock:
             js.command, js.shell, js.resource_name, js.log_path = command, shell, resource, log_path
             if js.aborted:
@@ -509,6 +513,13 @@ class Engine:
 
     def _plugins_dir(self) -> str:
         return os.path.join(self.store.workspace_root, "plugins")
+
+    def _agent_tools(self) -> str:
+        """The folder put first on each step's PATH: `ectool`, as a real agent has it (ectool.py)."""
+        with self._agent_bin_lock:
+            if self._agent_bin is None:
+                self._agent_bin = install_launcher(os.path.join(self.store.workspace_root, ".agent-bin"))
+            return self._agent_bin
 
     def _agent_environment(self, js: JobStep, resource: str) -> Dict[str, str]:
         """What a CD/RO agent puts in a step's environment (commander-api.md §3)."""

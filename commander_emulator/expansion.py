@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import re
 from datetime import datetime
-from typing import List
+from typing import List, Tuple
 
 from . import javascript
 from .context import Context
@@ -96,17 +96,24 @@ def _increment(ctx: Context, path: str) -> str:
     if not path:
         raise CommanderError("InvalidPropertyName", "'$[/increment]' needs a property path: expected "
                                                     "'$[/increment <path>]'")
-    current = resolve(ctx, path)
-    if current is None:
-        new = 1  # [U] a missing property is created at 1
-    elif isinstance(current, Value) and re.fullmatch(r"\s*-?\d+\s*", current.text):
-        new = int(current.text) + 1
-    else:
-        shown = current.text if isinstance(current, Value) else "a property sheet"
-        raise CommanderError("InvalidPropertyValue",
-                             f"Cannot increment '{path}': it holds '{shown}', expected an integer")
-    assign(ctx, path, str(new))
-    return str(new)
+    return increment(ctx, path, 1)[1]
+
+
+def increment(ctx: Context, path: str, by: int) -> Tuple[Resolved, str]:
+    """Add `by` to the integer property at `path` (a missing one is created holding `by`); the property
+    written and its new value. Read and write happen under one hold of the store lock: atomic, as
+    incrementProperty's reference says ("cannot be interrupted ... parallel or thread-safe")."""
+    with ctx.store.lock:
+        current = resolve(ctx, path)
+        if current is None:
+            new = by  # incrementProperty: "created with an initial value of the incrementBy amount"
+        elif isinstance(current, Value) and re.fullmatch(r"\s*-?\d+\s*", current.text):
+            new = int(current.text) + by
+        else:
+            shown = current.text if isinstance(current, Value) else "a property sheet"
+            raise CommanderError("InvalidPropertyValue",
+                                 f"Cannot increment '{path}': it holds '{shown}', expected an integer")
+        return assign(ctx, path, str(new)), str(new)
 
 
 # ------------------------------------------------------------------------------------- timestamps

@@ -20,7 +20,14 @@ from .errors import CommanderError, invalid, no_such
 from .expansion import expand
 from .model import Job, Procedure, Session, Store
 from .plugins import install_plugin
-from .properties import create_property, delete_property, get_properties, get_property_record, set_property
+from .properties import (
+    create_property,
+    delete_property,
+    get_properties,
+    get_property_record,
+    increment_property,
+    set_property,
+)
 from .records import (
     credential_record,
     custom_properties_record,
@@ -117,6 +124,18 @@ def _set_property(call: Call, args: Args) -> Answer:
     expandable = arg_bool(args, "expandable") if "expandable" in args else None
     value = arg_str(args, "value", "") or ""
     return {"property": set_property(ctx, _property_path(args), value, expandable)}
+
+
+@handler("incrementProperty")
+def _increment_property(call: Call, args: Args) -> Answer:
+    # incrementBy is "required" in the API reference, yet ectool lets it be left out; 1 then [U].
+    text = (arg_str(args, "incrementBy", "") or "").strip() or "1"
+    try:
+        by = int(text)
+    except ValueError:
+        raise CommanderError("InvalidArgument", f"incrementBy must be an integer, got '{text}'",
+                             where="incrementBy") from None
+    return {"property": increment_property(call.context(args), _property_path(args), by)}
 
 
 @handler("createProperty")

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 from .context import Context
 from .errors import CommanderError
-from .expansion import value_text
+from .expansion import increment, value_text
 from .property_graph import Node, Resolved, SheetNode, Value, as_flag, as_text, custom_resolved
 from .property_paths import (
     assign,
@@ -30,7 +30,8 @@ from .property_paths import (
 
 __all__ = [
     "create_property", "custom_resolved", "delete_property", "get_properties", "get_property",
-    "get_property_record", "parse_path", "record", "resolve", "set_property", "shortcut", "value_text",
+    "get_property_record", "increment_property", "parse_path", "record", "resolve", "set_property",
+    "shortcut", "value_text",
 ]
 
 
@@ -67,6 +68,11 @@ def set_property(ctx: Context, path: str, value: str, expandable: Optional[bool]
     """Create or overwrite a property; see `property_paths.assign` for what may be written."""
     with ctx.store.lock:
         return record(assign(ctx, path, value, expandable))
+
+
+def increment_property(ctx: Context, path: str, by: int) -> Dict[str, Any]:
+    """incrementProperty: add `by` to an integer property, atomically; a missing one is created at `by`."""
+    return record(increment(ctx, path, by)[0])
 
 
 def create_property(ctx: Context, path: str, value: str = "", expandable: bool = True, sheet: bool = False

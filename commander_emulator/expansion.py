@@ -96,7 +96,7 @@ def _increment(ctx: Context, path: str) -> str:
     if not path:
         raise CommanderError("InvalidPropertyName", "'$[/increment]' needs a property path: expected "
                                                     "'$[/increment <path>]'")
-    return increment(ctx, path, 1)[1]
+    return increment(ctx, path, 1)[1]  # [U] a missing property is created at 1, as incrementProperty does
 
 
 def increment(ctx: Context, path: str, by: int) -> Tuple[Resolved, str]:

@@ -11,10 +11,10 @@ bottom reads a sheet in one getProperties call and writes every planned property
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .client import CommanderClient
+from .records import field, record_type
 from .rest_json import as_list
 from .xml_batch import Reply, Request, run_batch
 
@@ -26,7 +26,7 @@ _UNADDRESSABLE = re.compile(r"[/\[\]$]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-@dataclass(frozen=True)
+@record_type
 class Leaf:
     """One string property below an object: its path ("a/b") and raw value."""
 
@@ -35,7 +35,7 @@ class Leaf:
     expandable: bool = True
 
 
-@dataclass(frozen=True)
+@record_type
 class CopyPlan:
     """What to write onto the new object, and what was left out with the reason."""
 
@@ -121,7 +121,7 @@ def job_excluded(parameter_names: Iterable[str]) -> List[str]:
 # ------------------------------------------------------------------------------------------------ I/O
 
 
-@dataclass
+@record_type(frozen=False)
 class Target:
     """The object properties are read from or written to: a job or a job step, by its id."""
 
@@ -161,7 +161,7 @@ def read_output_parameters(client: CommanderClient, target: Target) -> Dict[str,
             for p in as_list(value.get("outputParameter")) if isinstance(p, Mapping)}
 
 
-@dataclass
+@record_type(frozen=False)
 class Written:
     ok: int = 0
     failed: List[Tuple[str, str]] = field(default_factory=list)  # (what, error code and message)

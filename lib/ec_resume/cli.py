@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, TextIO
 
 from . import __version__
@@ -44,6 +43,7 @@ from .job_steps import step_rows
 from .lineage import CLI, read_lineage
 from .plugin_settings import apply_timeout_setting
 from .provenance import status_section
+from .records import field, record_type
 from .report import RestartPlan, job_label, render_plan
 from .restart import (
     BadRequest,
@@ -95,7 +95,7 @@ def check_text(argv: Sequence[str], env: Mapping[str, str]) -> None:
 # ------------------------------------------------------------------------------------------ connection
 
 
-@dataclass(frozen=True)
+@record_type
 class Connection:
     """Where and as whom to connect. `url` None means the job step's own environment."""
 
@@ -182,7 +182,7 @@ def connect(conn: Connection, env: Mapping[str, str],
 # ------------------------------------------------------------------------------------------- output
 
 
-@dataclass
+@record_type(frozen=False)
 class Output:
     out: TextIO
     err: TextIO
@@ -199,7 +199,7 @@ class Output:
         self.out.flush()
 
 
-@dataclass
+@record_type(frozen=False)
 class Started:
     """The job a restart started, kept for the message when the user interrupts after the launch."""
 

@@ -16,15 +16,15 @@ import socket
 import ssl
 import sys
 import urllib.parse
-from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Tuple
 
 from .client_errors import ReplyLost, ServerUnreachable, TlsRefused
+from .records import record_type
 
 CHUNK = 65536
 
 
-@dataclass(frozen=True)
+@record_type
 class Answer:
     status: int
     body: bytes

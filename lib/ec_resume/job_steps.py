@@ -10,9 +10,9 @@ from __future__ import annotations
 import gc
 from collections import abc
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from .records import record_type
 from .rest_json import as_list
 
 JOB_STEPS_JOINER = "/jobSteps/"
@@ -31,7 +31,7 @@ def is_mapping(value: Any) -> bool:
     return type(value) is dict or isinstance(value, abc.Mapping)
 
 
-@dataclass(frozen=True)
+@record_type(slots=True)
 class StepRecord:
     """What the resume rule knows of a step: where it sits and how it ended."""
 
@@ -44,7 +44,7 @@ class StepRecord:
     finish: str = ""
 
 
-@dataclass(frozen=True)
+@record_type(slots=True)
 class StepRow:
     """One job step with what the tables need besides its record: depth, raw object, owning project."""
 
@@ -112,7 +112,7 @@ def _walk(job: Mapping[str, Any]) -> List[StepRow]:
     def walk(steps: Any, prefix: str, depth: int, project: str) -> None:
         above = prefix + JOB_STEPS_JOINER if prefix else ""
         for step in as_list(steps):
-            if not is_mapping(step):
+            if type(step) is not dict and not isinstance(step, abc.Mapping):
                 continue
             get = step.get
             name = str(get("stepName", ""))
@@ -122,7 +122,7 @@ def _walk(job: Mapping[str, Any]) -> List[StepRow]:
                                 str(get("finish") or ""))
             add(StepRow(record, depth, step, project))
             called = get("calledProcedure")
-            if called is not None and is_mapping(called):
+            if called is not None and (type(called) is dict or isinstance(called, abc.Mapping)):
                 walk(called.get("jobStep"), path, depth + 1, str(called.get("projectName") or ""))
 
     walk(job.get("jobStep"), "", 0, str(job.get("projectName") or ""))
@@ -140,12 +140,15 @@ def addressable_steps(job: Mapping[str, Any]) -> Dict[str, StepRecord]:
     So a top-level step named "x/jobSteps/y" never stands in for the child y of call x, as on the server.
     """
     found: Dict[str, StepRecord] = {}
-    odd: List[str] = []
-    for record in job_step_records(job):
-        if is_odd_name(record.step_name) or any(record.path.startswith(p + JOB_STEPS_JOINER) for p in odd):
-            odd.append(record.path)
-            continue
-        found.setdefault(record.path, record)
+    odd: List[str] = []  # paths of the steps with odd names: what lies below them is not reached either
+    clean = ODD_CHARACTERS.isdisjoint
+    for row in step_rows(job):
+        record = row.record
+        path = record.path
+        if not clean(record.step_name) or (odd and any(path.startswith(p + JOB_STEPS_JOINER) for p in odd)):
+            odd.append(path)
+        elif path not in found:
+            found[path] = record
     return found
 
 

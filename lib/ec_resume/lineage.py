@@ -12,10 +12,10 @@ planner read so that what ran after the failure runs again. A job without them r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
 from .client import CommanderClient
+from .records import field, record_type
 from .resume_rule import NO_FAILURE, FailurePoint, failure_point
 
 LINK, RESTART_JOB, CLI = "link", "RestartJob", "ec-resume"
@@ -29,7 +29,7 @@ def ec_resume_path(job_id: str, name: str) -> str:
     return f"/jobs/{job_id}/ec_resume/{name}"
 
 
-@dataclass(frozen=True)
+@record_type
 class Lineage:
     """What the properties say about one job's place in its chain of restarts."""
 

@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .records import record_type
 
 MANIFEST_VERSION = 1
 KEEP_DIR = os.path.join(".ec-resume", "outputs")  # below the job's own workspace [U] kept with the job
@@ -25,7 +26,7 @@ class BadOutputs(Exception):
     """The `outputs` parameter cannot be used; str() is the one line the user sees."""
 
 
-@dataclass(frozen=True)
+@record_type
 class FileRecord:
     path: str  # relative to the workspace, "/" separators
     size: int
@@ -35,7 +36,7 @@ class FileRecord:
         return {"path": self.path, "size": self.size, "sha256": self.sha256}
 
 
-@dataclass(frozen=True)
+@record_type
 class Manifest:
     """What a successful step produced: where the copies are kept, and each file's size and digest."""
 

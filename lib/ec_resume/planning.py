@@ -11,13 +11,13 @@ the plugin's settings. Steps without it always run.
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .client import CommanderClient
 from .client_errors import NotFound, RequestRefused
 from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records, no_cycle_collection, walked_once
 from .plugin_settings import SETTINGS
+from .records import field, record_type, replace
 from .report import PlannedStep, RestartPlan, job_label, plan_lines
 from .rest_json import as_list
 from .resume_rule import (
@@ -29,6 +29,7 @@ from .resume_rule import (
     JobFacts,
     RuleSettings,
     StepFacts,
+    StepsView,
     decide,
     failure_point,
     is_plugin_project,
@@ -76,12 +77,14 @@ def called_project(client: CommanderClient, subproject: str, calling_project: st
     return sub
 
 
-@dataclass
+@record_type(frozen=False)
 class _DefinitionReader:
     """getSteps, read once per procedure and at most MAX_PROCEDURES_READ times in all."""
 
     client: CommanderClient
     cache: Dict[Tuple[str, str], List[Mapping[str, Any]]] = field(default_factory=dict)
+    # The paths of the planned steps a property path reaches (no odd name on the way down), in job order.
+    addressable: Dict[str, None] = field(default_factory=dict)
 
     def steps_of(self, project: str, procedure: str) -> Optional[List[Mapping[str, Any]]]:
         key = (project, procedure)
@@ -94,42 +97,48 @@ class _DefinitionReader:
         return self.cache[key]
 
     def tree(self, project: str, procedure: str, prefix: Tuple[str, ...] = (),
-             bookkeeping: bool = False) -> Tuple[PlannedStep, ...]:
-        """The job steps a run of the procedure will have, in job order.
+             bookkeeping: bool = False, odd_above: bool = False) -> Tuple[PlannedStep, ...]:
+        """The job steps a run of the procedure will have, in job order; each addressable path goes into
+        `addressable` as it is planned (one pass over the definition).
 
         `bookkeeping`: the steps are EC-Resume's own work (PLUGIN_OWN_CALLS), which the counts leave out.
+        `odd_above`: a call above has a name a property path cannot address.
         """
         steps = self.steps_of(project, procedure)
         if steps is None or len(prefix) >= MAX_NESTING:
             return ()
         planned = []
+        add = planned.append
+        addressable = self.addressable
         plugin, depth = is_plugin_project(project), len(prefix)  # the same for every step here
         above = JOB_STEPS_JOINER.join(prefix) + JOB_STEPS_JOINER if prefix else ""
         for step in steps:
-            name = str(step.get("stepName") or "")
+            get = step.get
+            name = str(get("stepName") or "")
             names = prefix + (name,)
-            subprocedure = str(step.get("subprocedure") or "").strip()
+            path = above + name
+            odd = odd_above or is_odd_name(name)
+            if not odd and path not in addressable:
+                addressable[path] = None
+            subprocedure = str(get("subprocedure") or "").strip()
             children: Tuple[PlannedStep, ...] = ()
             own_bookkeeping = bookkeeping or (not subprocedure and plugin and name in PLUGIN_OWN_STEPS)
             if subprocedure:
-                target = called_project(self.client, str(step.get("subproject") or ""), project)
+                target = called_project(self.client, str(get("subproject") or ""), project)
                 own_bookkeeping = bookkeeping or (subprocedure in PLUGIN_OWN_CALLS
                                                   and is_plugin_project(target or ""))
-                children = self._call(subprocedure, target, names, own_bookkeeping)
-            planned.append(PlannedStep(path=above + name, name=name, names=names,
-                                       depth=depth, condition=str(step.get("condition") or ""),
-                                       project=project, children=children, is_call=bool(subprocedure),
-                                       bookkeeping=own_bookkeeping,
-                                       ends_skipped=own_bookkeeping and name in PLUGIN_OWN_STEPS
-                                       and not subprocedure and plugin))
+                children = self._call(subprocedure, target, names, own_bookkeeping, odd)
+            add(PlannedStep(path, name, names, depth, str(get("condition") or ""), project, children,
+                            bool(subprocedure), own_bookkeeping,
+                            own_bookkeeping and name in PLUGIN_OWN_STEPS and not subprocedure and plugin))
         return tuple(planned)
 
     def _call(self, subprocedure: str, target: Optional[str], names: Tuple[str, ...],
-              bookkeeping: bool) -> Tuple[PlannedStep, ...]:
+              bookkeeping: bool, odd: bool) -> Tuple[PlannedStep, ...]:
         if target is None or "$[" in subprocedure:
             return ()  # [U] decided only when the job runs: the call is planned, its steps are not
         try:
-            return self.tree(target, subprocedure, names, bookkeeping)
+            return self.tree(target, subprocedure, names, bookkeeping, odd)
         except NotFound:  # the job will fail this call: it has no steps to plan
             return ()
 
@@ -138,18 +147,15 @@ def procedure_tree(client: CommanderClient, project: str, procedure: str) -> Tup
     return _DefinitionReader(client).tree(project, procedure)
 
 
-def _flatten(steps: Tuple[PlannedStep, ...]) -> List[PlannedStep]:
-    found: List[PlannedStep] = []
-    for step in steps:
-        found.append(step)
-        found.extend(_flatten(step.children))
-    return found
+def _planned(path: str, _: None) -> StepFacts:
+    """A step of the new job as the rule reads it: the plan's stand-in for its id (PLANNED_ID, its path)."""
+    return StepFacts(job_step_id=PLANNED_ID + path)
 
 
 # ------------------------------------------------------------------------------ the jobs of the chain
 
 
-@dataclass
+@record_type(frozen=False)
 class _ChainReader:
     """Earlier jobs by reference, as the run condition will read them (`decide`'s job lookup)."""
 
@@ -194,15 +200,13 @@ def _as_launched(facts: JobFacts, details: Mapping[str, Any],
 # ---------------------------------------------------------------------------------------- the plan
 
 
-def _new_job(job: Mapping[str, Any], steps: List[PlannedStep], new_parameters: Mapping[str, str],
+def _new_job(job: Mapping[str, Any], addressable: Mapping[str, None], new_parameters: Mapping[str, str],
              from_step: str) -> JobFacts:
     """The new job as its run condition will see it; each step's path leads back to it."""
-    addressable = {s.path: StepFacts(job_step_id=PLANNED_ID + s.path) for s in steps
-                   if not is_odd_name("".join(s.names))}
     return JobFacts(job_id="", project=str(job.get("projectName") or "").strip(),
                     procedure=str(job.get("procedureName") or "").strip(), status="running",
                     job_to_restart=(new_parameters.get(JOB_TO_RESTART) or "").strip(),
-                    steps=addressable, from_step=from_step.strip(),
+                    steps=StepsView(addressable, _planned), from_step=from_step.strip(),
                     done_outcomes=(new_parameters.get(DONE_OUTCOMES_PARAMETER) or "").strip())
 
 
@@ -221,8 +225,9 @@ def plan_restart(client: CommanderClient, job: Mapping[str, Any], new_parameters
 
 def _plan(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
           from_step: str) -> RestartPlan:
-    tree = procedure_tree(client, str(job.get("projectName") or ""), str(job.get("procedureName") or ""))
-    current = _new_job(job, _flatten(tree), new_parameters, from_step)
+    reader = _DefinitionReader(client)
+    tree = reader.tree(str(job.get("projectName") or ""), str(job.get("procedureName") or ""))
+    current = _new_job(job, reader.addressable, new_parameters, from_step)
     settings = rule_settings(client, new_parameters)
     chain = _ChainReader(client, job)
 

@@ -10,15 +10,16 @@ A chain of restarts keeps the first job: a value the source had itself reused na
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .records import field, record_type
 
 REUSED_SHEET = "ec_resume/reused"
 STEP_PROPERTY = "ec_resume/reusedFrom"
 NAMES_SHOWN = 8
 
 
-@dataclass(frozen=True)
+@record_type
 class Provenance:
     step: str  # the receiving step's path in the new job
     source_job_id: str

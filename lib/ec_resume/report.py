@@ -8,11 +8,11 @@ carry the condition at all, what a subprocedure call does as a whole, and the de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from .job_steps import no_cycle_collection, step_rows
+from .records import field, record_type
 from .resume_rule import Decision, Reason, is_plugin_project
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
@@ -70,6 +70,10 @@ def table(rows: Sequence[Sequence[str]]) -> List[str]:
     """Left-aligned columns two spaces apart; the last column is not padded."""
     if not rows:
         return []
+    if len(rows[0]) == 3 and all(len(row) == 3 for row in rows):  # the plan's and the status's tables
+        columns = list(zip(*rows))
+        first, second = max(map(len, columns[0])), max(map(len, columns[1]))
+        return [f"{a.ljust(first)}  {b.ljust(second)}  {c}".rstrip() for a, b, c in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for row in rows:
@@ -120,7 +124,7 @@ def has_resume_condition(condition: str, project: str) -> bool:
     return is_plugin_project(project) and PLUGIN_LOCAL_RUN_CONDITION in condition
 
 
-@dataclass(frozen=True)
+@record_type(slots=True)
 class PlannedStep:
     """A step the new job will have, from the current procedure definition."""
 
@@ -140,7 +144,7 @@ class PlannedStep:
         return has_resume_condition(self.condition, self.project)
 
 
-@dataclass(frozen=True)
+@record_type(slots=True)
 class PlanLine:
     path: str
     name: str
@@ -157,7 +161,7 @@ class PlanLine:
         return self.action if self.is_leaf and self.counted else ""
 
 
-@dataclass
+@record_type(frozen=False)
 class RestartPlan:
     job_id: str
     job_name: str
@@ -167,18 +171,22 @@ class RestartPlan:
     rule: str = ""
     chain: List[str] = field(default_factory=list)  # names of the jobs read, the restarted one first
 
+    def _count(self, action: str) -> int:
+        return sum(1 for line in self.lines if line.action == action and line.is_leaf and line.counted)
+
     @property
     def skip_count(self) -> int:
         """Steps of the job's work that the restart skips (EC-Resume's restart-link step is not one)."""
-        return sum(1 for line in self.lines if line.counts_as == SKIP)
+        return self._count(SKIP)
 
     @property
     def run_count(self) -> int:
-        return sum(1 for line in self.lines if line.counts_as == RUN)
+        return self._count(RUN)
 
     def counts(self) -> str:
         """"skip N steps and run M": the work steps (as the demo counts them)."""
-        return f"skip {self.skip_count} step{'' if self.skip_count == 1 else 's'} and run {self.run_count}"
+        skipped = self.skip_count
+        return f"skip {skipped} step{'' if skipped == 1 else 's'} and run {self.run_count}"
 
     def summary(self) -> str:
         return f"restart of {self.job_name} would {self.counts()}"
@@ -233,15 +241,18 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
                labels: Mapping[str, str], max_depth: int = 0) -> List[PlanLine]:
     """The plan's lines in job order: each step's own decision, and what a call does as a whole."""
     lines: List[PlanLine] = []
+    add = lines.append
 
     def line(step: PlannedStep, action: str, reason: str, kind: str) -> PlanLine:
         return PlanLine(step.path, step.name, step.depth, action, reason, kind, not step.children,
                         not step.bookkeeping)
 
-    def skip_inside(step: PlannedStep, call: str) -> None:
+    def skip_inside(step: PlannedStep, reason: str) -> None:
         for child in step.children:
-            lines.append(line(child, SKIP, f"inside skipped {call}", INSIDE_SKIPPED_CALL))
-            skip_inside(child, call)
+            add(PlanLine(child.path, child.name, child.depth, SKIP, reason, INSIDE_SKIPPED_CALL,
+                         not child.children, not child.bookkeeping))
+            if child.children:
+                skip_inside(child, reason)
 
     def own_decision(step: PlannedStep) -> Tuple[str, str, str]:
         if step.ends_skipped:
@@ -256,8 +267,8 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
     def visit(step: PlannedStep) -> str:
         action, reason, kind = own_decision(step)
         lines.append(line(step, action, reason, kind))
-        if action == SKIP:  # a skipped call runs none of its steps
-            skip_inside(step, step.name)
+        if action == SKIP and step.children:  # a skipped call runs none of its steps
+            skip_inside(step, f"inside skipped {step.name}")
         if action == SKIP or not step.children:
             return action
         at = len(lines) - 1  # the call's line: replaced once its steps are planned

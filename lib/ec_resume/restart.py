@@ -18,7 +18,6 @@ minutes), and nothing is launched again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .client import CommanderApiError, NotFound
@@ -26,6 +25,7 @@ from .job_steps import actual_parameters
 from .lineage import CLI, ec_resume_path, ensure_failure_point, record_lineage
 from .planning import plan_restart, validate_from_step
 from .prefetch import Prefetched, plan_reads
+from .records import field, record_type
 from .report import RestartPlan, job_label
 from .restart_lock import AlreadyClaimed, Claim, claim, release
 from .restart_parameters import CREDENTIAL, NOT_FORMAL, credential_names, formal_names, restart_parameters
@@ -57,7 +57,7 @@ class LaunchUnknown(Exception):
     """The launch may have happened and no new job was found; str() says what to check."""
 
 
-@dataclass(frozen=True)
+@record_type
 class RestartRequest:
     job_ref: str
     overrides: Tuple[Tuple[str, str], ...] = ()
@@ -70,7 +70,7 @@ class RestartRequest:
     option: Callable[[str], str] = field(default=lambda name: f"--param {name}", compare=False)
 
 
-@dataclass
+@record_type(frozen=False)
 class Launch:
     """What the restart decided, then did."""
 

@@ -26,10 +26,10 @@ that runs the plugin's RestartJob for the job instead, which reads the parameter
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Sequence, Tuple
 from urllib.parse import quote
 
+from .records import field, record_type
 from .restart_parameters import CREDENTIAL, NOT_FORMAL, LeftOut, restart_parameters
 from .resume_rule import JOB_TO_RESTART
 
@@ -47,7 +47,7 @@ class LinkTemplateError(ValueError):
     """The link template cannot be used; str() is one line naming the problem."""
 
 
-@dataclass(frozen=True)
+@record_type
 class RestartLinks:
     restart_url: str  # "" when the procedure has no jobToRestart parameter: a restart could skip nothing
     run_all_url: str

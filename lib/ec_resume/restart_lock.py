@@ -8,9 +8,10 @@ that restart jobs agree to within minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
+
+from .records import record_type
 
 STALE_AFTER = timedelta(minutes=10)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -24,7 +25,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
+@record_type
 class Claim:
     job_id: str
     value: str

@@ -9,22 +9,22 @@ caller sets it anew (this job's id, or empty to run all steps again).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
+from .records import record_type
 from .resume_rule import JOB_TO_RESTART
 
 CREDENTIAL = "credential"  # a credential parameter
 NOT_FORMAL = "not formal"  # no longer a parameter of the procedure
 
 
-@dataclass(frozen=True)
+@record_type
 class LeftOut:
     name: str
     why: str  # CREDENTIAL or NOT_FORMAL
 
 
-@dataclass(frozen=True)
+@record_type
 class CarriedParameters:
     carried: Tuple[Tuple[str, str], ...]  # (name, value), in formal parameter order; no jobToRestart
     left_out: Tuple[LeftOut, ...]  # the formal ones first, in formal order, then the others in job order

@@ -24,9 +24,9 @@ The answer is a `Decision`; putting it into words is the report's job.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections import abc
 from enum import Enum
-from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, Mapping, Optional, Sequence, Set, Tuple
 
 from .job_steps import (
     JOB_STEPS_JOINER,
@@ -37,6 +37,7 @@ from .job_steps import (
     is_odd_name,
     step_rows,
 )
+from .records import field, record_type
 
 DEFAULT_DONE_OUTCOMES: FrozenSet[str] = frozenset({"success"})
 DEFAULT_MAX_DEPTH = 10
@@ -85,7 +86,7 @@ def parse_rule(text: Optional[str]) -> str:
     return RULE_PER_STEP if _squeezed(text) == RULE_PER_STEP.lower() else RULE_AFTER_FAILURE
 
 
-@dataclass(frozen=True)
+@record_type
 class RuleSettings:
     done_outcomes: FrozenSet[str] = DEFAULT_DONE_OUTCOMES  # lower case
     max_depth: int = DEFAULT_MAX_DEPTH
@@ -98,6 +99,9 @@ class RuleSettings:
         return cls(parse_done_outcomes(done_outcomes), parse_max_depth(max_depth), parse_rule(rule))
 
 
+DEFAULT_SETTINGS = RuleSettings()
+
+
 def settings_for(done_outcomes_parameter: str, read_setting: Callable[[str], Optional[str]]) -> RuleSettings:
     """The settings as the run condition reads them: the job's resumeDoneOutcomes before the plugin's
     doneOutcomes; `read_setting` answers a plugin setting by name (None when missing)."""
@@ -108,7 +112,7 @@ def settings_for(done_outcomes_parameter: str, read_setting: Callable[[str], Opt
 # -------------------------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
+@record_type(slots=True)
 class StepFacts:
     """One step of a job, as its properties read (``/jobs/<id>/jobSteps/<path>/...``)."""
 
@@ -117,7 +121,7 @@ class StepFacts:
     job_step_id: str = ""
 
 
-@dataclass(frozen=True)
+@record_type
 class JobFacts:
     """What the rule reads of one job. Text values are as read (expanded), "" when missing or unreadable."""
 
@@ -148,6 +152,43 @@ def step_facts(records: Mapping[str, StepRecord]) -> Dict[str, StepFacts]:
     return {path: StepFacts(r.outcome, r.start, r.job_step_id) for path, r in records.items()}
 
 
+_ABSENT = object()
+
+
+class StepsView(abc.Mapping):
+    """A job's steps by path as StepFacts, each made when asked for from what `source` holds for its path
+    (`make(path, held)`): a plan of thousands of steps asks for few of them (those it decides, not those
+    inside a skipped call), so the facts of the others are never made."""
+
+    __slots__ = ("_source", "_make")
+
+    def __init__(self, source: Mapping[str, Any], make: Callable[[str, Any], StepFacts]) -> None:
+        self._source, self._make = source, make
+
+    def __getitem__(self, path: str) -> StepFacts:
+        return self._make(path, self._source[path])
+
+    def get(self, path: str, default: Any = None) -> Any:
+        held = self._source.get(path, _ABSENT)
+        return default if held is _ABSENT else self._make(path, held)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._source
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+def _recorded(path: str, r: StepRecord) -> StepFacts:
+    return StepFacts(r.outcome, r.start, r.job_step_id)
+
+
 def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]],
               run_again_paths: Sequence[str] = ()) -> JobFacts:
     """A getJobDetails `job` and its properties; `read` takes a path below the job (``ec_resume/failedAt``)
@@ -160,7 +201,7 @@ def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]],
     again = frozenset(p for p in run_again_paths if (read(RUN_AGAIN + "/" + p) or "").strip())
     return JobFacts(job_id=text("jobId"), project=text("projectName"), procedure=text("procedureName"),
                     status=text("status"), label=text("jobName") or text("jobId"),
-                    steps=step_facts(addressable_steps(job)), run_again=again, **properties)
+                    steps=StepsView(addressable_steps(job), _recorded), run_again=again, **properties)
 
 
 # ------------------------------------------------------------------------------------------- decision
@@ -189,7 +230,7 @@ class Reason(str, Enum):
     CHAIN_TOO_LONG = "CHAIN_TOO_LONG"  # max_depth jobs looked at, and the last one points further back
 
 
-@dataclass(frozen=True)
+@record_type
 class Decision:
     """The rule's answer for one step."""
 
@@ -260,7 +301,7 @@ def _after_start_step(path: str, job: JobFacts, current: JobFacts) -> bool:
 
 
 def decide(names: Sequence[str], job_step_id: str, current: JobFacts, jobs: JobLookup,
-           settings: RuleSettings = RuleSettings()) -> Decision:
+           settings: RuleSettings = DEFAULT_SETTINGS) -> Decision:
     """Whether the current job's step (its names from the top down, and its id) is skipped.
 
     `current` is the new job (its steps by path, each with its job step id), `jobs` finds earlier jobs.
@@ -333,7 +374,7 @@ def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
 # --------------------------------------------------------------------------------- the failure point
 
 
-@dataclass(frozen=True)
+@record_type
 class FailurePoint:
     """The step of a job that failed first: its path and finish timestamp (as the server gave it)."""
 
@@ -354,6 +395,10 @@ def _is_restart_link_call(row: StepRow) -> bool:
             and is_plugin_project(str(called.get("projectName") or "")))
 
 
+def _is_error(outcome: str) -> bool:
+    return outcome == "error" or (outcome != "success" and outcome.strip().lower() == "error")
+
+
 def failure_point(job: Mapping[str, Any]) -> Optional[FailurePoint]:
     """The first step (by finish time) of a getJobDetails job whose outcome is error; None when none failed.
 
@@ -364,14 +409,15 @@ def failure_point(job: Mapping[str, Any]) -> Optional[FailurePoint]:
     failed = []
     ignored: Tuple[str, ...] = ()
     for order, row in enumerate(step_rows(job)):
-        if any(row.path == p or row.path.startswith(p + JOB_STEPS_JOINER) for p in ignored):
+        record = row.record
+        if ignored and any(record.path == p or record.path.startswith(p + JOB_STEPS_JOINER) for p in ignored):
             continue
-        if _is_restart_link_call(row):
-            ignored += (row.path,)
+        if "calledProcedure" in row.raw and _is_restart_link_call(row):
+            ignored += (record.path,)
             continue
-        if row.record.outcome.strip().lower() == "error":
-            finish = row.record.finish
-            failed.append(((finish == "", finish, -row.depth, order), row.record))
+        if _is_error(record.outcome):
+            finish = record.finish
+            failed.append(((finish == "", finish, -row.depth, order), record))
     if not failed:
         return None
     record = min(failed, key=lambda item: item[0])[1]

@@ -7,11 +7,11 @@ or never reached (an abort or a failure ended the job before it; no start time [
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .job_steps import StepRow, actual_parameters, step_rows
 from .lineage import Lineage
+from .records import record_type
 from .report import duration, job_label, table
 from .rest_json import as_list
 from .resume_rule import JOB_TO_RESTART
@@ -27,7 +27,7 @@ ALL_STEPS_SKIPPED = "all of its steps skipped"
 NEVER_REACHED = "never reached"
 
 
-@dataclass(frozen=True)
+@record_type
 class StepStatus:
     path: str
     name: str

@@ -8,7 +8,6 @@ caller sends together with the rest of its writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .carry_over import (
@@ -27,6 +26,7 @@ from .client_errors import NotFound
 from .job_steps import JOB_STEPS_JOINER, StepRow, step_rows
 from .planning import readable, rule_settings
 from .provenance import REUSED_SHEET, STEP_PROPERTY, Provenance, with_provenance
+from .records import field, record_type
 from .rest_json import as_list
 from .resume_rule import RUN_AGAIN, JobFacts, RuleSettings, decide, job_facts
 from .xml_batch import Request
@@ -36,7 +36,7 @@ def run_again_path(job_id: str, step_path: str) -> str:
     return f"/jobs/{job_id}/{RUN_AGAIN}/{step_path}"
 
 
-@dataclass
+@record_type(frozen=False)
 class ResumedJob:
     """The running job as the rule sees it, and the earlier jobs it reads (each read once)."""
 
@@ -113,7 +113,7 @@ STEP_FIELDS = ("jobStepId", "stepName", "outcome", "status", "start", "finish", 
                "parent", "jobSteps", "steps", "outputParameters")
 
 
-@dataclass(frozen=True)
+@record_type
 class StepCopy:
     requests: Tuple[Request, ...]
     provenance: Provenance

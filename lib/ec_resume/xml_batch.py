@@ -13,17 +13,17 @@ one envelope, more in further ones.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .client import CommanderApiError, CommanderClient
+from .records import record_type
 
 MAX_REQUESTS = 50000  # per envelope [U]
 XML_VERSION = "2.2"
 Request = Tuple[str, Mapping[str, Any]]  # (API name, arguments)
 
 
-@dataclass(frozen=True)
+@record_type
 class Reply:
     """One request's answer: its value (dicts of strings as in REST) or its error code and message."""
 

@@ -22,7 +22,6 @@ the agent code's digest from the step's command.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
 from ..client import NotFound
@@ -31,6 +30,7 @@ from ..lineage import LINK, record_lineage, write_failure_point
 from ..planning import plan_restart
 from ..plugin_settings import LINK_RUN_NOW, SETTINGS, TIMEOUT, link_runs_now
 from ..prefetch import Prefetched, plan_reads
+from ..records import field, record_type
 from ..restart_link import (
     DEFAULT_TEMPLATE,
     LEFT_OUT_REASONS,
@@ -62,7 +62,7 @@ class BadInput(Exception):
     """Input the step cannot work with; str() is the one line the user sees."""
 
 
-@dataclass
+@record_type(frozen=False)
 class StoredLinks:
     """What went onto the job page, for the summary."""
 

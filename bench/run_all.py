@@ -26,17 +26,17 @@ FIGURES = ("resume_tail", "run_again", "link_calls", "plan_calls", "skipped_step
            "planner_10k", "planner_100k", "carry_over", "emulator_rate")
 # Why a target is still missed, for the table (by script): filled in only on a row that misses.
 WHY_MISSED: Dict[str, str] = {
-    "resume_tail": ("the tail with CreateRestartLink is the fair peer (1.0×): what is left is the link "
-                    "step's own process (next rows) and the 17 skipped steps, 0 processes but a few ms each "
-                    "of the emulator's JavaScript engine evaluating the run condition"),
-    "step_process": ("what is left is the interpreter importing what the step needs (http.client and the "
-                     "email package it loads, dataclasses, typing, xml.etree for the batch) and EC-Resume's "
-                     "own modules; the next fix, an HTTP client on bare sockets, would replace the "
-                     "transport every call's deadline and lost-reply rules rest on: an issue of its own"),
-    "planner_10k": ("what is left is one record per step for each stage (definition, job walk, plan line; "
-                    "frozen dataclasses); about twice as fast as before this issue (CPU time)"),
-    "planner_100k": ("near the line, and noisy: the plan is linear (no cyclic collection while it is made), "
-                     "what is left over 10× is memory, 10 times the records past the CPU caches"),
+    "resume_tail": ("against the tail that also ends with CreateRestartLink it is about 1.1×: what is left "
+                    "is that step's own process (next row) and the 17 skipped steps, 0 processes but "
+                    "about 3 ms each of the emulator evaluating the run condition in its JavaScript engine"),
+    "step_process": ("cached is met; at first use the plugin's bootstrap (dsl/properties/resume/bootstrap.py)"
+                     " imports urllib.request to fetch the agent code (about 30 ms: http.client, email, "
+                     "ssl) and every module is compiled once (about 23 ms); bytecode could travel only "
+                     "in a jar per Python version"),
+    "planner_10k": "",  # met
+    "planner_100k": ("each stage is one pass, the records per step are slotted and fewer; what is left over "
+                     "10× is the memory of 10 times the steps (the job's own 111,110 step objects among it) "
+                     "past the CPU caches, and freeing it; 11.5-11.9× in this issue's runs"),
 }
 PREFIX = "BENCH "
 

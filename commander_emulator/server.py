@@ -22,6 +22,10 @@ URLs:
     `GET|PUT /__emulator__/settings`         {"unreachedOutcome": "skipped"|"notRun",
                                               "topLevelParent": "job"|"none"|"rootStep", "defaultShell": ...,
                                               "stripIndent": "java"|"groovy"}
+    `GET /__emulator__/jobs?projectName=P`  what the model holds of each job and no API shows: its session
+                                             id, its workspace and each step's log file
+                                             {"job": [{"jobId", "jobName", "projectName", "sessionId",
+                                             "workspace", "jobStep": [{"jobStepId", "stepName", "logPath"}]}]}
   The control endpoint needs no session: it exists only on the emulator, which listens on loopback.
 """
 
@@ -36,7 +40,7 @@ import socket
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -241,7 +245,19 @@ class Emulator:
                                   "stripIndent": settings.strip_indent,
                                   "serverHost": settings.server_host,
                                   "serverPort": str(settings.server_port)})
-        return _text(f"No such control: {CONTROL}{what} (expected faults, chaos, requests or settings)", 404)
+        if what == "jobs" and method == "GET":
+            return json_response({"job": self._job_internals(request.args.get("projectName"))})
+        return _text(f"No such control: {CONTROL}{what} (expected faults, chaos, requests, settings or jobs)",
+                     404)
+
+    def _job_internals(self, project: Optional[str]) -> List[Dict[str, Any]]:
+        with self.store.lock:
+            jobs = [job for job in self.store.jobs.values() if project is None or job.project_name == project]
+            return [{"jobId": job.id, "jobName": job.name, "projectName": job.project_name,
+                     "sessionId": job.session_id or "", "workspace": job.workspace or "",
+                     "jobStep": [{"jobStepId": js.id, "stepName": js.step_name, "logPath": js.log_path or ""}
+                                 for js in job.walk()]}
+                    for job in jobs]
 
     def _put_settings(self, body: Dict[str, Any]) -> None:
         """Check every given setting first, then apply them all, so a bad one changes nothing."""

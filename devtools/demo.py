@@ -272,6 +272,20 @@ def serve_guide(url: str, user: str, password: str, failed: Mapping[str, Any], l
     ]
 
 
+def serve_bare(port: int, out: Printer) -> int:
+    """Only the emulator, no plugin and no sample, until Ctrl-C or SIGTERM: the server of the test suite.
+
+    Its first two lines are its address and login (devtools/test_servers.py reads them)."""
+    emulator = _started_emulator(port)
+    try:
+        out(f"CloudBees CD/RO emulator at {emulator.url}")
+        out(f"  user: {emulator.admin_user}   password: {emulator.admin_password}")
+        wait_until_interrupted(out)
+        return 0
+    finally:
+        emulator.stop()
+
+
 def serve(jar: Path, port: int, step: Printer, out: Printer) -> int:
     """Run the emulator with `jar` and the sample procedure installed until Ctrl-C or SIGTERM."""
     step("starting the embedded CD/RO emulator")

@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator
 
 import pytest
@@ -17,7 +18,9 @@ import requests
 from conftest import ApiError, ServerApi, as_list, find_step, make_procedure, unique
 
 from commander_emulator.model import OUTCOMES
+from commander_emulator.server import Emulator  # the in_process fixture's type
 from tests.emulator.emulator_settings import emulator_setting
+from tests.emulator.in_process import in_process  # noqa: F401 (a fixture)
 
 Call = Callable[..., Dict[str, Any]]
 
@@ -36,18 +39,18 @@ def error_of(fn: Callable[[], Any]) -> ApiError:
 # ------------------------------------------------------------------------------------------ sessions
 
 
-def test_login_with_a_wrong_password_is_refused_and_a_good_one_gives_a_session(emulator: Any) -> None:
-    url = emulator.url + "/rest/v1.0/sessions"
+def test_login_with_a_wrong_password_is_refused_and_a_good_one_gives_a_session(server: Any) -> None:
+    url = server.url + "/rest/v1.0/sessions"
     bad = requests.post(url, json={"userName": "admin", "password": "wrong"})
     assert bad.status_code >= 400 and bad.json()["error"]["code"] == "InvalidCredentials"
-    good = requests.post(url, json={"userName": emulator.admin_user, "password": emulator.admin_password})
+    good = requests.post(url, json={"userName": server.user, "password": server.password})
     session_id = good.json()["sessionId"]
-    status = requests.get(emulator.url + "/rest/v1.0/server/status", cookies={"sessionId": session_id})
+    status = requests.get(server.url + "/rest/v1.0/server/status", cookies={"sessionId": session_id})
     assert status.json()["serverStatus"]["serverState"] == "running"
 
 
-def test_logout_ends_the_session(emulator: Any) -> None:
-    client = ServerApi(emulator.url, emulator.admin_user, emulator.admin_password)
+def test_logout_ends_the_session(server: Any) -> None:
+    client = ServerApi(server.url, server.user, server.password)
     client.call("logout")
     assert error_of(lambda: client.call("getServerStatus")).status == 401
 
@@ -503,20 +506,27 @@ def jobs_of(call: Call, project: str, **filters: str) -> list:
 # ------------------------------------------------------------------------ credentialReferenceParameters
 
 
-@pytest.fixture
-def credential_procedure(call: Call) -> Iterator[str]:
+def make_credential_procedure(call: Call) -> str:
     """A project with stored credential "deploy" and procedure Main(login: credential, branch: entry)."""
     project, procedure = make_procedure(call, {"s": {"command": "exit 0"}}, ["branch"])
     call("createFormalParameter", projectName=project, procedureName=procedure, formalParameterName="login",
          type="credential")
     call("createCredential", projectName=project, credentialName="deploy", userName="bot", password="pw-7731")
-    yield project
+    return project
 
 
+@pytest.fixture
+def credential_procedure(call: Call) -> str:
+    return make_credential_procedure(call)
+
+
+@pytest.mark.parametrize("wire", ["rest", "xml"])
 @pytest.mark.parametrize("reference", ["deploy", "/projects/{project}/credentials/deploy"])
 def test_a_credential_parameter_refers_to_a_stored_credential(
-        call: Call, api: ServerApi, emulator: Any, credential_procedure: str, reference: str) -> None:
-    project = credential_procedure
+        in_process: Emulator, wire: str, reference: str) -> None:  # noqa: F811 (the fixture)
+    api = ServerApi(in_process.url, in_process.admin_user, in_process.admin_password)
+    call = api.call if wire == "rest" else api.xml
+    project = make_credential_procedure(call)
     job_id = call("runProcedure", projectName=project, procedureName="Main",
                   actualParameter=[{"actualParameterName": "branch", "value": "main"}],
                   credentialReferenceParameters=[{"name": "login",
@@ -525,7 +535,7 @@ def test_a_credential_parameter_refers_to_a_stored_credential(
     path = f"/projects/{project}/credentials/deploy"
     assert {p["actualParameterName"]: p["value"] for p in as_list(job["actualParameter"])} == {
         "branch": "main", "login": path}
-    held = emulator.store.jobs[job_id].credentials[path]
+    held = in_process.store.jobs[job_id].credentials[path]
     assert (held.user_name, held.password) == ("bot", "pw-7731")  # the job holds the stored credential
     assert "pw-7731" not in str(job)
 
@@ -552,15 +562,15 @@ def test_a_bad_credential_reference_is_one_clear_error_and_starts_no_job(
 
 
 @pytest.mark.parametrize("force, status", [("0", "ABORT"), ("1", "FORCE_ABORT")])
-def test_abort_records_the_abort_status(call: Call, api: ServerApi, emulator: Any, force: str,
+def test_abort_records_the_abort_status(call: Call, api: ServerApi, tmp_path: Path, force: str,
                                         status: str) -> None:
     # "a" waits (at most 10 s) for a file the test writes after the abort, so the job is still running.
-    wait = "i=0; while [ ! -f go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"
+    go = tmp_path / "go"
+    wait = f"i=0; while [ ! -f {go} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"
     project, procedure = make_procedure(call, {"a": {"command": wait}, "b": {"command": "exit 0"}})
     job_id = api.run_procedure(project, procedure)
     assert call("abortJob", jobId=job_id, force=force)["job"]["abortStatus"] == status
-    with open(f"{emulator.store.jobs[job_id].workspace}/go", "w"):
-        pass
+    go.write_text("")
     job = api.wait_for_job(job_id)
     assert (job["abortStatus"], job["outcome"]) == (status, "error")
     assert call("getProperty", propertyName=f"/jobs/{job_id}/abortStatus")["property"]["value"] == status
@@ -577,7 +587,7 @@ def test_a_job_never_aborted_has_no_abort_status(call: Call, api: ServerApi) -> 
 
 
 def test_get_jobs_filters_and_shows_each_jobs_actual_parameters(call: Call, api: ServerApi,
-                                                               emulator: Any) -> None:
+                                                               server: Any) -> None:
     project, procedure = make_procedure(call, {"s": {"command": "exit $[code]"}}, ["code", "jobToRestart"])
     call("createProcedure", projectName=project, procedureName="Other")
     done = api.run_and_wait(project, procedure, {"code": "0", "jobToRestart": "j-41"})["jobId"]

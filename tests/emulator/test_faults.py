@@ -12,6 +12,7 @@ from conftest import ApiError, ServerApi, as_list, make_procedure, unique
 
 from commander_emulator.faults import Faults, RequestLog
 from commander_emulator.handlers import HANDLERS
+from tests.emulator.in_process import in_process  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.emulator_only
 
@@ -117,11 +118,12 @@ def test_the_request_log_counts_calls_per_api_and_wire(api: ServerApi) -> None:
     assert log["count"] == {"getServerStatus": "2", "getProject": "1"}
 
 
-def test_internal_errors_hide_the_traceback(api: ServerApi, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_errors_hide_the_traceback(in_process: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     def explode(call: Any, args: Any) -> Dict[str, Any]:
         raise KeyError("secret-detail-from-/srv/emulator/handler.py")
 
-    monkeypatch.setitem(HANDLERS, "explodeForTest", explode)
+    monkeypatch.setitem(HANDLERS, "explodeForTest", explode)  # the handler table of this process's emulator
+    api = ServerApi(in_process.url, in_process.admin_user, in_process.admin_password)
     response = api.http.post(api.rest_url("server"), params={"request": "explodeForTest"}, json={})
     assert response.status_code == 500
     error = response.json()["error"]

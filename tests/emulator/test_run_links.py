@@ -64,10 +64,10 @@ class FormReader(HTMLParser):
 
 @pytest.mark.parametrize("count", [True, False], ids=["numParameters", "no-numParameters"])
 @pytest.mark.parametrize("form", FORMS)
-def test_run_now_links_run_the_procedure_with_the_parameters(emulator: Any, api: ServerApi, form: str,
+def test_run_now_links_run_the_procedure_with_the_parameters(server: Any, api: ServerApi, form: str,
                                                               count: bool) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, list(PARAMS))
-    url = run_link(emulator.url, form, project, procedure, PARAMS, run_now=True, count=count)
+    url = run_link(server.url, form, project, procedure, PARAMS, run_now=True, count=count)
     response = api.http.get(url, allow_redirects=False)
     assert response.status_code == 302, response.text
     job = api.wait_for_job(response.headers["Location"].rsplit("/", 1)[1])
@@ -77,9 +77,9 @@ def test_run_now_links_run_the_procedure_with_the_parameters(emulator: Any, api:
 @pytest.mark.parametrize("count", [True, False], ids=["numParameters", "no-numParameters"])
 @pytest.mark.parametrize("form", FORMS)
 def test_links_without_run_now_open_the_filled_in_form_and_its_run_button_runs_it(
-        emulator: Any, api: ServerApi, form: str, count: bool) -> None:
+        server: Any, api: ServerApi, form: str, count: bool) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, [*PARAMS, "extra"])
-    url = run_link(emulator.url, form, project, procedure, PARAMS, run_now=False, count=count)
+    url = run_link(server.url, form, project, procedure, PARAMS, run_now=False, count=count)
     page = api.http.get(url, allow_redirects=False)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert jobs_of(api, project) == []  # opening the form starts nothing
@@ -91,28 +91,28 @@ def test_links_without_run_now_open_the_filled_in_form_and_its_run_button_runs_i
              for i in range(1, int(fields["numParameters"]) + 1)}
     assert shown == {**PARAMS, "extra": ""}
     assert (reader.method, reader.action, fields["runNow"]) == ("post", "/commander/runProcedure.php", "1")
-    ran = api.http.post(emulator.url + reader.action, data=reader.fields, allow_redirects=False)
+    ran = api.http.post(server.url + reader.action, data=reader.fields, allow_redirects=False)
     assert ran.status_code == 302, ran.text
     job = api.wait_for_job(ran.headers["Location"].rsplit("/", 1)[1])
     assert params_of(job) == {**PARAMS, "extra": ""}
 
 
-def test_the_link_form_carries_names_that_hold_slashes_and_ampersands(emulator: Any, api: ServerApi) -> None:
+def test_the_link_form_carries_names_that_hold_slashes_and_ampersands(server: Any, api: ServerApi) -> None:
     project, _ = make_procedure(api.call, {})
     procedure = "Build/Deploy & Test"
     api.call("createProcedure", projectName=project, procedureName=procedure)
     api.call("createStep", projectName=project, procedureName=procedure, stepName="s", command="exit 0")
-    url = run_link(emulator.url, "link", project, procedure, {}, run_now=True, count=False)
+    url = run_link(server.url, "link", project, procedure, {}, run_now=True, count=False)
     response = api.http.get(url, allow_redirects=False)
     assert response.status_code == 302, response.text
     assert api.wait_for_job(response.headers["Location"].rsplit("/", 1)[1])["procedureName"] == procedure
 
 
-def test_the_form_shows_a_credential_parameter_without_a_field(emulator: Any, api: ServerApi) -> None:
+def test_the_form_shows_a_credential_parameter_without_a_field(server: Any, api: ServerApi) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, ["branch"])
     api.call("createFormalParameter", projectName=project, procedureName=procedure,
              formalParameterName="login", type="credential")
-    page = api.http.get(run_link(emulator.url, "link", project, procedure, {"branch": "x"}, False, True))
+    page = api.http.get(run_link(server.url, "link", project, procedure, {"branch": "x"}, False, True))
     reader = FormReader()
     reader.feed(page.text)
     assert "login" in page.text and "credential" in page.text
@@ -120,9 +120,9 @@ def test_the_form_shows_a_credential_parameter_without_a_field(emulator: Any, ap
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_links_need_a_session(emulator: Any, form: str) -> None:
+def test_links_need_a_session(server: Any, form: str) -> None:
     for run_now in (True, False):
-        url = run_link(emulator.url, form, "p", "q", {}, run_now=run_now, count=True)
+        url = run_link(server.url, form, "p", "q", {}, run_now=run_now, count=True)
         response = requests.get(url, allow_redirects=False)
         assert response.status_code == 401 and "WWW-Authenticate" in response.headers
 
@@ -132,15 +132,15 @@ def test_links_need_a_session(emulator: Any, form: str) -> None:
     ("projects/p/procedures/q?runNow=maybe", "runNow: expected 1 or 0, got 'maybe'"),
     ("projects/p/procedures/q?runNow=1&parameters2_name=a&parameters2_value=b", "parameters1_name is missi"),
 ])
-def test_a_malformed_link_is_one_line_naming_the_problem(emulator: Any, api: ServerApi, tail: str,
+def test_a_malformed_link_is_one_line_naming_the_problem(server: Any, api: ServerApi, tail: str,
                                                          expected: str) -> None:
-    response = api.http.get(f"{emulator.url}/commander/link/runProcedure/{tail}", allow_redirects=False)
+    response = api.http.get(f"{server.url}/commander/link/runProcedure/{tail}", allow_redirects=False)
     assert response.status_code == 400 and expected in response.text and response.text.count("\n") == 1
 
 
 @pytest.mark.parametrize("run_now", [True, False])
-def test_a_link_to_a_missing_procedure_says_so(emulator: Any, api: ServerApi, run_now: bool) -> None:
+def test_a_link_to_a_missing_procedure_says_so(server: Any, api: ServerApi, run_now: bool) -> None:
     project, _ = make_procedure(api.call, {})
-    response = api.http.get(run_link(emulator.url, "link", project, "Nope", {}, run_now, True),
+    response = api.http.get(run_link(server.url, "link", project, "Nope", {}, run_now, True),
                             allow_redirects=False)
     assert response.status_code == 404 and "NoSuchProcedure" in response.text

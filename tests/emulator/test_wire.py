@@ -14,9 +14,9 @@ from conftest import ServerApi, find_step, make_procedure, unique
 from commander_emulator.wire_xml import parse_responses, request_envelope
 
 
-def post_xml(emulator: Any, body: bytes, **kwargs: Any) -> requests.Response:
+def post_xml(server: Any, body: bytes, **kwargs: Any) -> requests.Response:
     return requests.post(
-        emulator.url + "/commanderRequest",
+        server.url + "/commanderRequest",
         data=body,
         headers={"Content-Type": "text/xml; charset=utf-8"},
         **kwargs,
@@ -38,66 +38,66 @@ def collapse(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- auth
 
 
-def test_rest_without_a_session_is_401(emulator: Any) -> None:
-    response = requests.get(emulator.url + "/rest/v1.0/jobs")
+def test_rest_without_a_session_is_401(server: Any) -> None:
+    response = requests.get(server.url + "/rest/v1.0/jobs")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "InvalidSession"
-    stale = requests.get(emulator.url + "/rest/v1.0/jobs", cookies={"sessionId": "NOT-A-SESSION"})
+    stale = requests.get(server.url + "/rest/v1.0/jobs", cookies={"sessionId": "NOT-A-SESSION"})
     assert stale.status_code == 401
 
 
-def test_xml_without_a_session_is_401(emulator: Any) -> None:
+def test_xml_without_a_session_is_401(server: Any) -> None:
     body = request_envelope([("1", "getServerStatus", {})])
-    response = post_xml(emulator, body)
+    response = post_xml(server, body)
     assert response.status_code == 401
     assert parse_responses(response.content)[0][2]["code"] == "InvalidSession"
     assert (
-        post_xml(emulator, request_envelope([("1", "getServerStatus", {})], session_id="BOGUS")).status_code
+        post_xml(server, request_envelope([("1", "getServerStatus", {})], session_id="BOGUS")).status_code
         == 401
     )
 
 
-def test_ui_link_without_a_session_is_401(emulator: Any) -> None:
+def test_ui_link_without_a_session_is_401(server: Any) -> None:
     response = requests.get(
-        emulator.url + "/commander/runProcedure.php?runNow=1&projectName=p&procedureName=q",
+        server.url + "/commander/runProcedure.php?runNow=1&projectName=p&procedureName=q",
         allow_redirects=False,
     )
     assert response.status_code == 401
 
 
-def test_basic_auth_works_on_rest_xml_and_rejects_a_wrong_password(emulator: Any) -> None:
-    good = (emulator.admin_user, emulator.admin_password)
-    assert requests.get(emulator.url + "/rest/v1.0/server/status", auth=good).status_code == 200
-    assert requests.get(emulator.url + "/rest/v1.0/server/status", auth=("admin", "nope")).status_code == 401
-    response = post_xml(emulator, request_envelope([("1", "getServerStatus", {})]), auth=good)
+def test_basic_auth_works_on_rest_xml_and_rejects_a_wrong_password(server: Any) -> None:
+    good = (server.user, server.password)
+    assert requests.get(server.url + "/rest/v1.0/server/status", auth=good).status_code == 200
+    assert requests.get(server.url + "/rest/v1.0/server/status", auth=("admin", "nope")).status_code == 401
+    response = post_xml(server, request_envelope([("1", "getServerStatus", {})]), auth=good)
     assert parse_responses(response.content)[0][1] == "response"
 
 
-def test_cookie_and_attribute_sessions(emulator: Any, api: ServerApi) -> None:
+def test_cookie_and_attribute_sessions(server: Any, api: ServerApi) -> None:
     sid = api.session_id
     assert (
-        requests.get(emulator.url + "/rest/v1.0/server/status", cookies={"sessionId": sid}).status_code == 200
+        requests.get(server.url + "/rest/v1.0/server/status", cookies={"sessionId": sid}).status_code == 200
     )
     newer = quote(json.dumps({"username": "admin", "sessionId": sid}))
     assert (
-        requests.get(emulator.url + "/rest/v1.0/server/status", cookies={"session": newer}).status_code == 200
+        requests.get(server.url + "/rest/v1.0/server/status", cookies={"session": newer}).status_code == 200
     )
     by_cookie = post_xml(
-        emulator, request_envelope([("1", "getServerStatus", {})]), cookies={"sessionId": sid}
+        server, request_envelope([("1", "getServerStatus", {})]), cookies={"sessionId": sid}
     )
     assert by_cookie.status_code == 200
-    by_attribute = post_xml(emulator, request_envelope([("1", "getServerStatus", {})], session_id=sid))
+    by_attribute = post_xml(server, request_envelope([("1", "getServerStatus", {})], session_id=sid))
     assert parse_responses(by_attribute.content)[0][1] == "response"
 
 
-def test_xml_login_answers_a_session_id_usable_in_the_same_envelope(emulator: Any) -> None:
+def test_xml_login_answers_a_session_id_usable_in_the_same_envelope(server: Any) -> None:
     body = request_envelope(
         [
-            ("a", "login", {"userName": emulator.admin_user, "password": emulator.admin_password}),
+            ("a", "login", {"userName": server.user, "password": server.password}),
             ("b", "getServerStatus", {}),
         ]
     )
-    replies = parse_responses(post_xml(emulator, body).content)
+    replies = parse_responses(post_xml(server, body).content)
     assert replies[0][0] == "a" and replies[0][2]["sessionId"]
     assert replies[1][:2] == ("b", "response")
 
@@ -192,21 +192,21 @@ def test_a_batch_of_three_with_one_failing(api: ServerApi) -> None:
         assert replies[2][1]["property"]["value"] == mode
 
 
-def test_malformed_envelopes_are_refused_with_a_clear_error(emulator: Any, api: ServerApi) -> None:
-    broken = post_xml(emulator, b"<requests><request requestId='1'><getServerStatus></request>")
+def test_malformed_envelopes_are_refused_with_a_clear_error(server: Any, api: ServerApi) -> None:
+    broken = post_xml(server, b"<requests><request requestId='1'><getServerStatus></request>")
     assert broken.status_code == 400
     error = parse_responses(broken.content)[0][2]
     assert error["code"] == "InvalidXml" and "Malformed XML" in error["message"]
-    wrong_root = post_xml(emulator, b"<commands/>")
+    wrong_root = post_xml(server, b"<commands/>")
     assert "<requests>" in parse_responses(wrong_root.content)[0][2]["message"]
     bad_mode = post_xml(
-        emulator, b"<requests mode='sometimes'><request><getServerStatus/></request></requests>"
+        server, b"<requests mode='sometimes'><request><getServerStatus/></request></requests>"
     )
     assert "mode" in parse_responses(bad_mode.content)[0][2]["message"]
     two_apis = request_envelope([("1", "getServerStatus", {})], session_id=api.session_id).replace(
         b"<getServerStatus/>", b"<getServerStatus/><getJobs/>"
     )
-    kind, value = api_reply(post_xml(emulator, two_apis))
+    kind, value = api_reply(post_xml(server, two_apis))
     assert kind == "error" and "found 2" in value["message"]
 
 
@@ -215,7 +215,7 @@ def api_reply(response: requests.Response) -> tuple:
     return kind, value
 
 
-def test_xml_arguments_nest_and_repeat(emulator: Any, api: ServerApi) -> None:
+def test_xml_arguments_nest_and_repeat(server: Any, api: ServerApi) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "echo $[a]$[b]"}}, ["a", "b"])
     body = (
         f"<requests sessionId='{api.session_id}'><request requestId='r'><runProcedure>"
@@ -224,7 +224,7 @@ def test_xml_arguments_nest_and_repeat(emulator: Any, api: ServerApi) -> None:
         "<actualParameter><actualParameterName>b</actualParameterName><value/></actualParameter>"
         "</runProcedure></request></requests>"
     ).encode()
-    kind, value = api_reply(post_xml(emulator, body))
+    kind, value = api_reply(post_xml(server, body))
     assert kind == "response"
     job = api.wait_for_job(value["jobId"])
     assert job["actualParameter"] == [
@@ -270,7 +270,7 @@ TRICKY = {
 }
 
 
-def run_link(emulator: Any, project: str, procedure: str, params: Dict[str, str]) -> str:
+def run_link(server: Any, project: str, procedure: str, params: Dict[str, str]) -> str:
     query = {
         "runNow": "1",
         "projectName": project,
@@ -280,29 +280,29 @@ def run_link(emulator: Any, project: str, procedure: str, params: Dict[str, str]
     for i, (name, value) in enumerate(params.items(), start=1):
         query[f"parameters{i}_name"] = name
         query[f"parameters{i}_value"] = value
-    return emulator.url + "/commander/runProcedure.php?" + urlencode(query, quote_via=quote)
+    return server.url + "/commander/runProcedure.php?" + urlencode(query, quote_via=quote)
 
 
 def test_ui_link_runs_the_procedure_with_parameters_byte_identical(
-    emulator: Any, api: ServerApi
+    server: Any, api: ServerApi
 ) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}}, list(TRICKY))
-    response = api.http.get(run_link(emulator, project, procedure, TRICKY), allow_redirects=False)
+    response = api.http.get(run_link(server, project, procedure, TRICKY), allow_redirects=False)
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith("/commander/link/jobDetails/jobs/")
     job_id = location.rsplit("/", 1)[1]
     job = api.wait_for_job(job_id)
     assert {p["actualParameterName"]: p["value"] for p in job["actualParameter"]} == TRICKY
-    assert job["launchedByUser"] == emulator.admin_user
-    page = api.http.get(emulator.url + location)
+    assert job["launchedByUser"] == server.user
+    page = api.http.get(server.url + location)
     assert page.status_code == 200 and job["jobName"] in page.text
 
 
-def test_ui_link_with_basic_auth_follows_to_the_job_page(emulator: Any, api: ServerApi) -> None:
+def test_ui_link_with_basic_auth_follows_to_the_job_page(server: Any, api: ServerApi) -> None:
     project, procedure = make_procedure(api.call, {"s": {"command": "exit 0"}})
     page = requests.get(
-        run_link(emulator, project, procedure, {}), auth=(emulator.admin_user, emulator.admin_password)
+        run_link(server, project, procedure, {}), auth=(server.user, server.password)
     )
     assert page.status_code == 200 and "<h1>Job " in page.text
 
@@ -316,15 +316,15 @@ def test_ui_link_with_basic_auth_follows_to_the_job_page(emulator: Any, api: Ser
     ],
 )
 def test_ui_link_refuses_malformed_parameters(
-    emulator: Any, api: ServerApi, query: str, expected: str
+    server: Any, api: ServerApi, query: str, expected: str
 ) -> None:
-    url = f"{emulator.url}/commander/runProcedure.php?runNow=1&projectName=p&procedureName=q&{query}"
+    url = f"{server.url}/commander/runProcedure.php?runNow=1&projectName=p&procedureName=q&{query}"
     response = api.http.get(url, allow_redirects=False)
     assert response.status_code == 400
     assert expected in response.text and response.text.count("\n") == 1
 
 
-def test_ui_link_for_a_missing_procedure_says_so(emulator: Any, api: ServerApi) -> None:
+def test_ui_link_for_a_missing_procedure_says_so(server: Any, api: ServerApi) -> None:
     project, _ = make_procedure(api.call, {})
-    response = api.http.get(run_link(emulator, project, "Nope", {}), allow_redirects=False)
+    response = api.http.get(run_link(server, project, "Nope", {}), allow_redirects=False)
     assert response.status_code == 404 and "NoSuchProcedure" in response.text

@@ -48,11 +48,11 @@ def marker_count(markers: Path, name: str) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def restart_by_link(api: Any, emulator: Any, job: Dict[str, Any]) -> Dict[str, Any]:
+def restart_by_link(api: Any, server: Any, job: Dict[str, Any]) -> Dict[str, Any]:
     """Click the job's stored "Restart this job" link and wait for the new job."""
     links = report_urls(api, job["jobId"])
     assert RESTART_LINK in links, links
-    return follow_restart_link(api, emulator, links[RESTART_LINK])
+    return follow_restart_link(api, server, links[RESTART_LINK])
 
 
 def raw(api: Any, path: str, **locator: str) -> str:

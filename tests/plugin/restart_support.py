@@ -61,9 +61,9 @@ class Cli:
         return str(self("restart", job_id, "--json", *options).json()["newJobId"])
 
 
-def cli_env(emulator: Any) -> Dict[str, str]:
-    return {"COMMANDER_URL": emulator.url, "COMMANDER_USER": emulator.admin_user,
-            "COMMANDER_PASSWORD": emulator.admin_password}
+def cli_env(server: Any) -> Dict[str, str]:
+    return {"COMMANDER_URL": server.url, "COMMANDER_USER": server.user,
+            "COMMANDER_PASSWORD": server.password}
 
 
 # -------------------------------------------------------------------------------------------- markers
@@ -184,15 +184,15 @@ def report_urls(api: Any, job_id: str) -> Dict[str, str]:
     return property_sheet(api, f"/jobs/{job_id}/report-urls")
 
 
-def click(api: Any, emulator: Any, stored: str) -> requests.Response:
+def click(api: Any, server: Any, stored: str) -> requests.Response:
     """GET a stored link exactly as stored (a path below the server, or a full URL), as the job's user."""
-    url = stored if re.match(r"https?://", stored) else emulator.url + stored
+    url = stored if re.match(r"https?://", stored) else server.url + stored
     return requests.get(url, cookies={"sessionId": api.session_id}, allow_redirects=False, timeout=30)
 
 
-def follow_restart_link(api: Any, emulator: Any, stored: str) -> Dict[str, Any]:
+def follow_restart_link(api: Any, server: Any, stored: str) -> Dict[str, Any]:
     """Click a stored restart link and wait for the job it starts."""
-    answer = click(api, emulator, stored)
+    answer = click(api, server, stored)
     assert answer.status_code == 302, (answer.status_code, answer.text)
     job_id = re.search(r"/jobs/([^/?#]+)$", answer.headers["Location"]).group(1)
     return api.wait_for_job(job_id, timeout=60)

@@ -58,11 +58,11 @@ def test_a_create_restart_link_step_takes_four_round_trips_whatever_the_paramete
 
 
 @pytest.mark.emulator_only
-def test_the_link_step_of_a_resumed_job_takes_a_bounded_number_of_round_trips(api, emulator, ec_resume):
+def test_the_link_step_of_a_resumed_job_takes_a_bounded_number_of_round_trips(api, server, ec_resume):
     project = _procedure(api, 10)
     first = api.run_and_wait(project, "Main", {})
     api.control("DELETE", "requests")
-    second = follow_restart_link(api, emulator, report_urls(api, first["jobId"])["Restart this job"])
+    second = follow_restart_link(api, server, report_urls(api, first["jobId"])["Restart this job"])
     assert find_step(second, "restart links", "createRestartLink")["outcome"] == "success"
     assert _trips(api, second) <= LINK_STEP_TRIPS_RESUMED
     assert report_urls(api, first["jobId"]).get(f"Resumed by {second['jobName']}")
@@ -72,8 +72,8 @@ PLAN_TRIPS = 3  # login, getJobDetails, one batch of what the plan reads
 
 
 @pytest.mark.emulator_only
-def test_ec_resume_plan_takes_three_round_trips_whatever_the_steps(api, emulator, ec_resume):
-    cli = Cli(cli_env(emulator))
+def test_ec_resume_plan_takes_three_round_trips_whatever_the_steps(api, server, ec_resume):
+    cli = Cli(cli_env(server))
     for steps in (10, 100):
         project = unique("PlanCounts")
         lines = "".join(f"    step 's{n}', command: '{'true' if n < steps else 'false'}', "

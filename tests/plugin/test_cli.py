@@ -86,13 +86,13 @@ def shop(api, ec_resume, tmp_path) -> Tuple[str, Path]:
 
 
 @pytest.fixture
-def login_env(emulator, monkeypatch):
+def login_env(server, monkeypatch):
     """The connection as a terminal user gives it: URL and user in the environment, password too."""
     for name in ("COMMANDER_SERVER", "COMMANDER_SESSIONID", "COMMANDER_JOBSTEPID"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COMMANDER_URL", emulator.url)
-    monkeypatch.setenv("COMMANDER_USER", emulator.admin_user)
-    monkeypatch.setenv("COMMANDER_PASSWORD", emulator.admin_password)
+    monkeypatch.setenv("COMMANDER_URL", server.url)
+    monkeypatch.setenv("COMMANDER_USER", server.user)
+    monkeypatch.setenv("COMMANDER_PASSWORD", server.password)
 
 
 def first_failed_job(api, project: str) -> Dict:
@@ -373,7 +373,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(silent_server, mon
     assert f"cannot reach {silent_server}" in line and "no answer within" in line and "pw" not in line
 
 
-def test_the_session_id_and_the_password_never_appear(api, emulator, shop, login_env, capsys, monkeypatch):
+def test_the_session_id_and_the_password_never_appear(api, server, shop, login_env, capsys, monkeypatch):
     project, _ = shop
     first = first_failed_job(api, project)
     sessions: List[str] = []
@@ -396,7 +396,7 @@ def test_the_session_id_and_the_password_never_appear(api, emulator, shop, login
 
     # Inside a job step: the agent's session, from the environment.
     monkeypatch.delenv("COMMANDER_URL")
-    host, port = emulator.url.split("://")[1].split(":")
+    host, port = server.url.split("://")[1].split(":")
     monkeypatch.setenv("COMMANDER_SERVER", f"{host}:{port.rstrip('/')}")
     monkeypatch.setenv("COMMANDER_SECURE", "0")
     monkeypatch.setenv("COMMANDER_SESSIONID", api.session_id)
@@ -409,20 +409,20 @@ def test_the_session_id_and_the_password_never_appear(api, emulator, shop, login
     outputs.append((code, out, err))
 
     everything = "".join(out + err for _, out, err in outputs)
-    secrets = [api.session_id, "bogus-Session-7f3a", emulator.admin_password, "Wrong-Secret-42",
+    secrets = [api.session_id, "bogus-Session-7f3a", server.password, "Wrong-Secret-42",
                PASSWORD_OF_CREDENTIAL]
     for secret in sessions + secrets:
         assert secret not in everything
 
 
-def test_runs_on_a_bare_interpreter_as_python_m(api, emulator, shop, capsys, monkeypatch, login_env):
+def test_runs_on_a_bare_interpreter_as_python_m(api, server, shop, capsys, monkeypatch, login_env):
     """`python -I -S`: no site-packages, no PYTHON* variables; only the standard library and lib/."""
     project, _ = shop
     first = first_failed_job(api, project)
     bootstrap = (f"import runpy, sys; sys.path.insert(0, {LIB!r}); "
                  "runpy.run_module('ec_resume.cli', run_name='__main__', alter_sys=True)")
-    env = {"PATH": os.environ.get("PATH", ""), "COMMANDER_URL": emulator.url,
-           "COMMANDER_USER": emulator.admin_user, "COMMANDER_PASSWORD": emulator.admin_password}
+    env = {"PATH": os.environ.get("PATH", ""), "COMMANDER_URL": server.url,
+           "COMMANDER_USER": server.user, "COMMANDER_PASSWORD": server.password}
     done = subprocess.run([sys.executable, "-I", "-S", "-c", bootstrap, "plan", first["jobId"]], env=env,
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert (done.returncode, done.stderr) == (0, "")

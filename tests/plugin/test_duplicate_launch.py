@@ -17,7 +17,7 @@ RESTARTS = 100
 pytestmark = pytest.mark.emulator_only
 
 
-def test_a_lost_launch_reply_never_leads_to_a_second_job(api, emulator, ec_resume, tmp_path):
+def test_a_lost_launch_reply_never_leads_to_a_second_job(api, server, ec_resume, tmp_path):
     project = unique("Lost")
     api.call("evalDsl", dsl=f"""
 project '{project}', {{
@@ -31,7 +31,7 @@ project '{project}', {{
     for job_id in failed:
         assert api.wait_for_job(job_id)["outcome"] == "error"
 
-    cli = Cli(cli_env(emulator))
+    cli = Cli(cli_env(server))
     api.control("DELETE", "requests")
     api.control("POST", "faults", json={"api": "runProcedure", "dropAfter": True, "count": RESTARTS})
     reported = {}

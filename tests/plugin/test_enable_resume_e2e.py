@@ -74,7 +74,7 @@ def markers(tmp_path: Path) -> Path:
     return path
 
 
-def resume_scenario(api: Any, emulator: Any, project: str, markers: Path) -> None:
+def resume_scenario(api: Any, server: Any, project: str, markers: Path) -> None:
     first = api.run_and_wait(project, "Release", timeout=120)
     assert first["outcome"] == "error"
     assert outcome(first, "deploy") == "error"
@@ -84,10 +84,10 @@ def resume_scenario(api: Any, emulator: Any, project: str, markers: Path) -> Non
     assert counts(markers) == {"checkout": 1, "build": 1, "unit": 1, "compress": 1, "sign": 1, "migrate": 1,
                                "deploy": 1, "smoke": 1, "report": 1, "archive": 1, "tag": 1, "cleanup": 1}
     (markers / "deploy.fixed").write_text("")
-    plan = {s["path"]: s["action"] for s in Cli(cli_env(emulator)).plan(first["jobId"])["steps"]}
+    plan = {s["path"]: s["action"] for s in Cli(cli_env(server)).plan(first["jobId"])["steps"]}
     assert [plan[name] for name in WORK[:5]] == ["skip"] * 5  # migrate too: its wrapped condition
     assert [plan[name] for name in WORK[6:]] == ["run"] * 6
-    second = follow_restart_link(api, emulator, report_urls(api, first["jobId"])["Restart this job"])
+    second = follow_restart_link(api, server, report_urls(api, first["jobId"])["Restart this job"])
     assert second["outcome"] == "success"
     for name in ("checkout", "build", "unit tests", "package", "migrate", "docs"):
         assert outcome(second, name) == "skipped", name
@@ -99,7 +99,7 @@ def resume_scenario(api: Any, emulator: Any, project: str, markers: Path) -> Non
 
 
 @pytest.mark.emulator_only
-def test_enable_resume_as_a_job_then_resume_then_disable_restores_the_definition(api, emulator, ec_resume,
+def test_enable_resume_as_a_job_then_resume_then_disable_restores_the_definition(api, server, ec_resume,
                                                                                  markers):
     project = load(api, markers)
     before = {name: definition(api, project, name) for name in ("Release", "Package")}
@@ -124,7 +124,7 @@ def test_enable_resume_as_a_job_then_resume_then_disable_restores_the_definition
     assert again["outcome"] == "success"
     assert "is resumable already: nothing changed" in summary(api, again, "enableResume")
 
-    resume_scenario(api, emulator, project, markers)
+    resume_scenario(api, server, project, markers)
 
     undo = run_plugin(api, "DisableResume", projectName=project, procedureName="Release")
     assert undo["outcome"] == "success", summary(api, undo, "disableResume")
@@ -132,10 +132,10 @@ def test_enable_resume_as_a_job_then_resume_then_disable_restores_the_definition
 
 
 @pytest.mark.emulator_only
-def test_ec_resume_enable_and_disable_from_the_terminal(api, emulator, ec_resume, markers):
+def test_ec_resume_enable_and_disable_from_the_terminal(api, server, ec_resume, markers):
     project = load(api, markers)
     before = {name: definition(api, project, name) for name in ("Release", "Package")}
-    cli = Cli(cli_env(emulator))
+    cli = Cli(cli_env(server))
 
     refused = cli("enable", project, "Release")
     assert refused.code == 3 and refused.err.count("\n") == 1
@@ -154,7 +154,7 @@ def test_ec_resume_enable_and_disable_from_the_terminal(api, emulator, ec_resume
     second = cli("enable", project, "Release", "--wrap-conditions", "--subprocedures")
     assert second.code == 0 and "is resumable already: nothing changed" in second.out
 
-    resume_scenario(api, emulator, project, markers)
+    resume_scenario(api, server, project, markers)
 
     dry = cli("disable", project, "Release", "--dry-run")
     assert dry.code == 0 and "-  step 'EC-Resume restart link', {" in dry.out
@@ -171,14 +171,14 @@ def test_ec_resume_enable_and_disable_from_the_terminal(api, emulator, ec_resume
     (["enable", "{project}", "Release", "--exclude", "nope"], "exclude names 'nope', which"),
     (["disable", "{project}", "NoSuch"], "has no procedure 'NoSuch'"),
 ])
-def test_bad_input_is_one_line(api, emulator, ec_resume, markers, argv, words):
+def test_bad_input_is_one_line(api, server, ec_resume, markers, argv, words):
     project = load(api, markers)
-    result = Cli(cli_env(emulator))(*[a.format(project=project) for a in argv])
+    result = Cli(cli_env(server))(*[a.format(project=project) for a in argv])
     assert result.code == 2 and result.err.count("\n") == 1 and words in result.err, result.err
 
 
 @pytest.mark.emulator_only
-def test_bad_input_in_the_plugin_procedure_is_one_line_and_an_error(api, emulator, ec_resume, markers):
+def test_bad_input_in_the_plugin_procedure_is_one_line_and_an_error(api, server, ec_resume, markers):
     project = load(api, markers)
     job = run_plugin(api, "EnableResume", projectName=project, procedureName="Release",
                      exclude="deploy\nnope")

@@ -65,14 +65,14 @@ def links_starting(api: Any, job_id: str, prefix: str) -> Dict[str, str]:
     return {name: url for name, url in report_urls(api, job_id).items() if name.startswith(prefix)}
 
 
-def assert_link_to(api: Any, emulator: Any, url: str, job: Dict[str, Any]) -> None:
+def assert_link_to(api: Any, server: Any, url: str, job: Dict[str, Any]) -> None:
     """A lineage link names the job's page and, clicked as stored, opens that job's page."""
     assert url.endswith(JOB_PAGE + job["jobId"]), url
-    page = click(api, emulator, url)
+    page = click(api, server, url)
     assert page.status_code == 200 and job["jobId"] in page.text, (page.status_code, page.text[:200])
 
 
-def assert_lineage(api: Any, emulator: Any, jobs: List[Dict[str, Any]], how: List[str]) -> None:
+def assert_lineage(api: Any, server: Any, jobs: List[Dict[str, Any]], how: List[str]) -> None:
     """jobs[k+1] resumed jobs[k] (by how[k]); both ends say so, and the root is jobs[0]."""
     root = jobs[0]["jobId"]
     assert ec_resume_props(api, root) == {"resumes": "", "chainRoot": ""}
@@ -82,16 +82,16 @@ def assert_lineage(api: Any, emulator: Any, jobs: List[Dict[str, Any]], how: Lis
         assert ec_resume_props(api, new["jobId"]) == {"resumes": old["jobId"], "chainRoot": root}, k
         back = links_starting(api, new["jobId"], RESUMES)
         assert list(back) == [RESUMES + old["jobName"]], back
-        assert_link_to(api, emulator, back[RESUMES + old["jobName"]], old)
+        assert_link_to(api, server, back[RESUMES + old["jobName"]], old)
 
         assert resumed_by(api, old["jobId"]) == {new["jobId"]: how[k]}
         forward = links_starting(api, old["jobId"], RESUMED_BY)
         assert list(forward) == [RESUMED_BY + new["jobName"]], forward
-        assert_link_to(api, emulator, forward[RESUMED_BY + new["jobName"]], new)
+        assert_link_to(api, server, forward[RESUMED_BY + new["jobName"]], new)
 
 
 @pytest.fixture
-def chain(api, emulator, ec_resume, tmp_path):
+def chain(api, server, ec_resume, tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()
     project = unique("Lineage")
@@ -99,12 +99,12 @@ def chain(api, emulator, ec_resume, tmp_path):
     return project, markers
 
 
-def by_link(api: Any, emulator: Any, _project: str, job: Dict[str, Any]) -> Dict[str, Any]:
-    return follow_restart_link(api, emulator, report_urls(api, job["jobId"])["Restart this job"])
+def by_link(api: Any, server: Any, _project: str, job: Dict[str, Any]) -> Dict[str, Any]:
+    return follow_restart_link(api, server, report_urls(api, job["jobId"])["Restart this job"])
 
 
-def by_cli(api: Any, emulator: Any, _project: str, job: Dict[str, Any]) -> Dict[str, Any]:
-    return api.wait_for_job(Cli(cli_env(emulator)).restart(job["jobId"]))
+def by_cli(api: Any, server: Any, _project: str, job: Dict[str, Any]) -> Dict[str, Any]:
+    return api.wait_for_job(Cli(cli_env(server)).restart(job["jobId"]))
 
 
 def by_restart_job(api: Any, _emulator: Any, project: str, job: Dict[str, Any]) -> Dict[str, Any]:
@@ -117,26 +117,26 @@ HOW: Dict[str, Callable[..., Dict[str, Any]]] = {"link": by_link, "ec-resume": b
 
 @pytest.mark.parametrize("hows", [["link", "link"], ["ec-resume", "ec-resume"], ["link", "RestartJob"]],
                          ids=lambda hows: "-".join(hows))
-def test_a_chain_of_three_records_lineage_on_both_ends(api, emulator, chain, hows):
+def test_a_chain_of_three_records_lineage_on_both_ends(api, server, chain, hows):
     project, m = chain
     jobs = [api.run_and_wait(project, "Main", {})]
     for k, how in enumerate(hows):
         if k == len(hows) - 1:
             (m / "fixed.flag").touch()  # the last restart succeeds
-        jobs.append(HOW[how](api, emulator, project, jobs[-1]))
+        jobs.append(HOW[how](api, server, project, jobs[-1]))
     assert [j["outcome"] for j in jobs] == ["error", "error", "success"]
     assert counts(m) == {"one": 1, "two": 3}
-    assert_lineage(api, emulator, jobs, hows)
+    assert_lineage(api, server, jobs, hows)
 
 
-def test_the_old_job_links_to_the_latest_of_the_jobs_that_resumed_it(api, emulator, chain):
+def test_the_old_job_links_to_the_latest_of_the_jobs_that_resumed_it(api, server, chain):
     project, _m = chain
     first = api.run_and_wait(project, "Main", {})
-    earlier = by_cli(api, emulator, project, first)
-    later = by_link(api, emulator, project, first)
+    earlier = by_cli(api, server, project, first)
+    later = by_link(api, server, project, first)
     assert resumed_by(api, first["jobId"]) == {earlier["jobId"]: "ec-resume", later["jobId"]: "link"}
     forward = links_starting(api, first["jobId"], RESUMED_BY)
     assert list(forward) == [RESUMED_BY + later["jobName"]], forward
-    assert_link_to(api, emulator, forward[RESUMED_BY + later["jobName"]], later)
+    assert_link_to(api, server, forward[RESUMED_BY + later["jobName"]], later)
     for new in (earlier, later):
         assert ec_resume_props(api, new["jobId"]) == {"resumes": first["jobId"], "chainRoot": first["jobId"]}

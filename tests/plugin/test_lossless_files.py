@@ -82,13 +82,13 @@ def _manifest(api: Any, job: Dict[str, Any], nested: bool) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize("nested", [False, True], ids=["top level", "inside a subprocedure"])
-def test_outputs_come_back_byte_for_byte_and_build_runs_once(api, emulator, markers, nested):
+def test_outputs_come_back_byte_for_byte_and_build_runs_once(api, server, markers, nested):
     m = markers
     first = _first(api, m, nested)
     manifest = _manifest(api, first, nested)
     assert sorted(f["path"] for f in manifest["files"]) == ["dist/app-1.2.3.tar.gz", f"dist/{ODD}"]
     (m / "fixed").write_text("yes")
-    second = restart_by_link(api, emulator, first)
+    second = restart_by_link(api, server, first)
     assert second["outcome"] == "success", second
     call = find_step(second, *_build_path(nested))
     assert find_step(second, *_build_path(nested), "runCommand")["outcome"] == "skipped"
@@ -108,7 +108,7 @@ def test_outputs_come_back_byte_for_byte_and_build_runs_once(api, emulator, mark
 
 
 @pytest.mark.parametrize("damage", ["changed", "deleted"])
-def test_a_kept_file_changed_or_deleted_between_the_jobs_makes_build_run_again(api, emulator, markers,
+def test_a_kept_file_changed_or_deleted_between_the_jobs_makes_build_run_again(api, server, markers,
                                                                                damage):
     m = markers
     first = _first(api, m, nested=False)
@@ -119,7 +119,7 @@ def test_a_kept_file_changed_or_deleted_between_the_jobs_makes_build_run_again(a
     else:
         kept.unlink()
     (m / "fixed").write_text("yes")
-    second = restart_by_link(api, emulator, first)
+    second = restart_by_link(api, server, first)
     assert second["outcome"] == "success", second
     assert marker_count(m, "build") == 2, "build must run again"
     call = find_step(second, "build")
@@ -131,13 +131,13 @@ def test_a_kept_file_changed_or_deleted_between_the_jobs_makes_build_run_again(a
     assert _manifest(api, second, nested=False)["jobId"] == second["jobId"]
 
 
-def test_three_chained_resumes_keep_the_files_and_the_values(api, emulator, markers):
+def test_three_chained_resumes_keep_the_files_and_the_values(api, server, markers):
     m = markers
     first = _first(api, m, nested=True)
-    second = restart_by_link(api, emulator, first)
-    third = restart_by_link(api, emulator, second)
+    second = restart_by_link(api, server, first)
+    third = restart_by_link(api, server, second)
     (m / "fixed").write_text("yes")
-    fourth = restart_by_link(api, emulator, third)
+    fourth = restart_by_link(api, server, third)
     assert [j["outcome"] for j in (second, third, fourth)] == ["error", "error", "success"]
     assert marker_count(m, "build") == 1 and marker_count(m, "deploy") == 4
     for n in (2, 3, 4):
@@ -169,7 +169,7 @@ project '{project}', {{
 
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("parent", ["none", "job", "rootStep"])
-def test_lossless_under_each_shape_of_a_top_level_parent(api, emulator, markers, parent):
+def test_lossless_under_each_shape_of_a_top_level_parent(api, server, markers, parent):
     """Whatever a server shows above the top-level steps, the files and values come back and build runs
     once (restoreOutputs decides with the same rule as the run condition)."""
     m = markers
@@ -178,7 +178,7 @@ def test_lossless_under_each_shape_of_a_top_level_parent(api, emulator, markers,
     try:
         first = _first(api, m, nested=True)
         (m / "fixed").write_text("yes")
-        second = restart_by_link(api, emulator, first)
+        second = restart_by_link(api, server, first)
     finally:
         api.control("PUT", "settings", json={"topLevelParent": before})
     assert second["outcome"] == "success", second

@@ -57,14 +57,14 @@ def _first_failed(api: Any, project: str, m: Path, build_extra: str = "", **para
     return job
 
 
-def test_job_properties_and_skipped_steps_carry_over_through_the_stored_link(api, emulator, markers):
+def test_job_properties_and_skipped_steps_carry_over_through_the_stored_link(api, server, markers):
     m = markers
     project = unique("Lossless")
     first = _first_failed(api, project, m, flavour="salted")
     api.call("setProperty", propertyName=f"/jobs/{first['jobId']}/literal", value="$[/not/expanded]",
              expandable="0")
     (m / "fixed").write_text("yes")
-    second = restart_by_link(api, emulator, first)
+    second = restart_by_link(api, server, first)
     assert second["outcome"] == "success", second
     assert find_step(second, "build")["outcome"] == "skipped"
     assert marker_count(m, "build") == 1 and marker_count(m, "deploy") == 2
@@ -96,7 +96,7 @@ def test_job_properties_and_skipped_steps_carry_over_through_the_stored_link(api
         first["jobId"], "build", "build")
 
 
-def test_a_property_the_new_job_set_itself_is_kept_and_a_fresh_run_copies_nothing(api, emulator, markers):
+def test_a_property_the_new_job_set_itself_is_kept_and_a_fresh_run_copies_nothing(api, server, markers):
     m = markers
     project = unique("Lossless")
     first = _first_failed(api, project, m)
@@ -104,21 +104,21 @@ def test_a_property_the_new_job_set_itself_is_kept_and_a_fresh_run_copies_nothin
     carry = find_step(fresh, "carry over", "carryOver")
     assert "nothing to carry over" in raw(api, "summary", jobStepId=carry["jobStepId"])
     (m / "fixed").write_text("yes")
-    second = restart_by_link(api, emulator, first)
+    second = restart_by_link(api, server, first)
     # build was skipped, so the version is the first job's; a third job that sets its own keeps it
     assert raw(api, f"/jobs/{second['jobId']}/version") == "1.2.3"
 
 
-def test_three_chained_resumes_keep_every_value_and_name_the_first_job(api, emulator, markers):
+def test_three_chained_resumes_keep_every_value_and_name_the_first_job(api, server, markers):
     m = markers
     project = unique("Lossless")
     first = _first_failed(api, project, m)
-    second = restart_by_link(api, emulator, first)  # deploy still broken
+    second = restart_by_link(api, server, first)  # deploy still broken
     assert second["outcome"] == "error"
-    third = restart_by_link(api, emulator, second)
+    third = restart_by_link(api, server, second)
     assert third["outcome"] == "error"
     (m / "fixed").write_text("yes")
-    fourth = restart_by_link(api, emulator, third)
+    fourth = restart_by_link(api, server, third)
     assert fourth["outcome"] == "success"
     assert marker_count(m, "build") == 1 and marker_count(m, "deploy") == 4
     assert (m / "deployed").read_text().startswith("1.2.3|x86 64|built by build|app-1.2.3.tar.gz")
@@ -130,7 +130,7 @@ def test_three_chained_resumes_keep_every_value_and_name_the_first_job(api, emul
 
 
 @pytest.mark.emulator_only
-def test_ten_thousand_properties_carry_over_in_as_many_round_trips_as_ten(api, emulator, markers):
+def test_ten_thousand_properties_carry_over_in_as_many_round_trips_as_ten(api, server, markers):
     """The CarryOver step's round trips to the server do not grow with the number of properties."""
     exchanges = {}
     for count in (10, 10000):
@@ -142,7 +142,7 @@ def test_ten_thousand_properties_carry_over_in_as_many_round_trips_as_ten(api, e
                                         "value": f"value {n}"}) for n in range(count)])
         (m / "fixed").write_text("yes")
         api.control("DELETE", "requests")
-        second = restart_by_link(api, emulator, first)
+        second = restart_by_link(api, server, first)
         assert second["outcome"] == "success"
         carry = find_step(second, "carry over", "carryOver")
         log = api.control("GET", "requests")["exchange"]
@@ -153,13 +153,13 @@ def test_ten_thousand_properties_carry_over_in_as_many_round_trips_as_ten(api, e
     assert exchanges[10000] == exchanges[10], exchanges
 
 
-def test_status_shows_what_was_reused_and_a_source_job_that_no_longer_exists(api, emulator, markers):
+def test_status_shows_what_was_reused_and_a_source_job_that_no_longer_exists(api, server, markers):
     m = markers
     project = unique("Lossless")
     first = _first_failed(api, project, m)
     (m / "fixed").write_text("yes")
-    second = restart_by_link(api, emulator, first)
-    cli = Cli(cli_env(emulator))
+    second = restart_by_link(api, server, first)
+    cli = Cli(cli_env(server))
     shown = cli("status", second["jobId"])
     assert shown.code == 0, shown.err
     reused = [line for line in shown.out.splitlines() if line.startswith("reused in ")]
@@ -182,7 +182,7 @@ def test_status_shows_what_was_reused_and_a_source_job_that_no_longer_exists(api
 
 
 def test_a_skipped_subprocedure_call_gets_its_properties_but_not_its_parameters_as_properties(
-        api, emulator, markers):
+        api, server, markers):
     m, t = markers, tool(markers)
     project = unique("Lossless")
     api.call("evalDsl", dsl=f"""
@@ -205,7 +205,7 @@ printf '%s' '$[/myJob/jobSteps/package/packed]' > {m.as_posix()}/packed'''
     first = api.run_and_wait(project, "Release", {})
     assert find_step(first, "deploy")["outcome"] == "error"
     (m / "fixed").write_text("yes")
-    second = restart_by_link(api, emulator, first)
+    second = restart_by_link(api, server, first)
     assert second["outcome"] == "success" and marker_count(m, "pack") == 1
     assert (m / "packed").read_text() == "zip done"
     package = find_step(second, "package")

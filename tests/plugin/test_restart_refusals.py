@@ -78,12 +78,12 @@ project '{project}', {{
 
 
 @pytest.fixture
-def shop(api, emulator, ec_resume, tmp_path) -> Tuple[Any, Cli, str, Path]:
+def shop(api, server, ec_resume, tmp_path) -> Tuple[Any, Cli, str, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
     project = unique("Refuse")
     api.call("evalDsl", dsl=shop_dsl(project, markers))
-    return api, Cli(cli_env(emulator)), project, markers
+    return api, Cli(cli_env(server)), project, markers
 
 
 def assert_cli_refuses(api: Any, result: CliResult, fragment: str) -> None:

@@ -50,10 +50,10 @@ LINK_STEP = f"step 'restart links', subprocedure: 'CreateRestartLink', {PLUGIN},
 
 
 @pytest.fixture
-def setup(api, emulator, ec_resume, tmp_path) -> Tuple[Any, Cli, Path]:
+def setup(api, server, ec_resume, tmp_path) -> Tuple[Any, Cli, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
-    return api, Cli(cli_env(emulator)), markers
+    return api, Cli(cli_env(server)), markers
 
 
 def needs_fix(markers: Path) -> str:
@@ -545,7 +545,7 @@ def failed_release(api: Any, m: Path) -> Dict:
     return first
 
 
-def test_readme_release_resumes_deploy_and_everything_after_it(setup, emulator):
+def test_readme_release_resumes_deploy_and_everything_after_it(setup, server):
     api, cli, m = setup
     first = failed_release(api, m)
     plan = cli.plan(first["jobId"])
@@ -555,7 +555,7 @@ def test_readme_release_resumes_deploy_and_everything_after_it(setup, emulator):
     assert reason.startswith("ran after the failure of deploy"), reason
 
     before = counts(m)
-    second = follow_restart_link(api, emulator, report_urls(api, first["jobId"])["Restart this job"])
+    second = follow_restart_link(api, server, report_urls(api, first["jobId"])["Restart this job"])
     assert_plan_came_true(plan, first["jobId"], second, delta(before, counts(m)), README_MARKERS)
     assert counts(m) == {"build": 1, "deploy": 2, "smoke": 2}
     assert second["outcome"] == "success"

@@ -143,7 +143,7 @@ def top_level_parent(request, api):
 @pytest.mark.parametrize("top_level_parent", ["none", "job", "rootStep"], indirect=True)
 @pytest.mark.parametrize("unreached", ["skipped", "notRun"], indirect=True)
 @pytest.mark.parametrize("error_handling", ["failProcedure", "abortJob"])
-def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume, tmp_path, unreached,
+def test_failed_job_resumes_at_step_5_through_its_link(api, server, ec_resume, tmp_path, unreached,
                                                        error_handling, top_level_parent):
     markers = tmp_path / "markers"
     markers.mkdir()
@@ -175,7 +175,7 @@ def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume,
     assert "deployCredential" in summary
 
     # --- restarted before the fix: steps 1-4 skipped, step 5 fails again
-    second = follow_restart_link(api, emulator, restart)
+    second = follow_restart_link(api, server, restart)
     assert parameters(second)["jobToRestart"] == first["jobId"]
     assert [outcomes(second)[s] for s in WORK_STEPS[:4]] == ["skipped"] * 4
     assert outcomes(second)["step 5"] == "error"
@@ -183,9 +183,9 @@ def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume,
     # --- fix step 5's definition, then restart the restarted job: the chain leads back to the first job
     api.call("modifyStep", projectName=project, procedureName="Release", stepName="step 5",
              command=FIXED_STEP_5.format(m=markers.as_posix()))
-    plan = Cli(cli_env(emulator)).plan(second["jobId"])
+    plan = Cli(cli_env(server)).plan(second["jobId"])
     before = runs(markers)
-    third = follow_restart_link(api, emulator, link(api, second["jobId"], "Restart this job"))
+    third = follow_restart_link(api, server, link(api, second["jobId"], "Restart this job"))
     assert_plan_came_true(plan, second["jobId"], third, delta(before, runs(markers)), PLAN_MARKERS)
     assert third["outcome"] == "success"
     assert [outcomes(third)[s] for s in WORK_STEPS[:4]] == ["skipped"] * 4
@@ -204,14 +204,14 @@ def test_failed_job_resumes_at_step_5_through_its_link(api, emulator, ec_resume,
     assert runs(markers) == expected
 
     # --- restarting the successful job skips every work step; nothing runs twice
-    fourth = follow_restart_link(api, emulator, link(api, third["jobId"], "Restart this job"))
+    fourth = follow_restart_link(api, server, link(api, third["jobId"], "Restart this job"))
     assert fourth["outcome"] in ("success", "skipped")
     assert list(outcomes(fourth).values()) == ["skipped"] * 10
     assert runs(markers) == expected
 
     # --- "Run all steps again" runs all ten, with an empty jobToRestart
     run_all = link(api, third["jobId"], "Run all steps again")
-    fifth = follow_restart_link(api, emulator, run_all)
+    fifth = follow_restart_link(api, server, run_all)
     assert parameters(fifth)["jobToRestart"] == ""
     assert list(outcomes(fifth).values()) == ["success"] * 10
     assert runs(markers) == {name: count + 1 for name, count in expected.items()}

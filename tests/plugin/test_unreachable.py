@@ -65,7 +65,7 @@ def test_the_cli_gives_up_on_a_silent_server_with_one_line(silent_server, comman
 
 
 @pytest.mark.emulator_only
-def test_the_cli_inside_a_job_step_gives_up_on_a_slow_answer(api, emulator, ec_resume, tmp_path):
+def test_the_cli_inside_a_job_step_gives_up_on_a_slow_answer(api, server, ec_resume, tmp_path):
     project = unique("SlowStep")
     out = tmp_path.as_posix()
     cli = f"PYTHONPATH={LIB} COMMANDER_TIMEOUT=1 {sys.executable} -m ec_resume.cli status $[/myJob/jobId]"
@@ -86,7 +86,7 @@ project '{project}', {{
 
 
 @pytest.mark.emulator_only
-def test_a_plugin_step_gives_up_on_a_slow_answer(api: Any, emulator, ec_resume):
+def test_a_plugin_step_gives_up_on_a_slow_answer(api: Any, server, ec_resume):
     project = unique("SlowLink")
     api.call("evalDsl", dsl=f"""
 project '{project}', {{

@@ -139,7 +139,7 @@ project '{project}', {{
 """
 
 
-def test_the_carry_over_completes_in_every_run(api: Any, emulator: Any, ec_resume: str,
+def test_the_carry_over_completes_in_every_run(api: Any, server: Any, ec_resume: str,
                                                tmp_path: Path) -> None:
     """What build set in the failed job reaches deploy in each of 100 restarts through the link, while the
     plugin steps (CarryOver, CreateRestartLink) meet the faults; build never runs again."""
@@ -153,7 +153,7 @@ def test_the_carry_over_completes_in_every_run(api: Any, emulator: Any, ec_resum
     assert all(job["outcome"] == "error" for job in failed)
     Path(f"{m}.fixed").touch()
     with chaos(api, seed=31) as fired:
-        resumed = in_parallel(lambda job: restart_by_link(api, emulator, job), failed)
+        resumed = in_parallel(lambda job: restart_by_link(api, server, job), failed)
     bad = [(job["jobName"], step_summaries(api, job)) for job in resumed if job["outcome"] != "success"]
     assert bad == []
     for i, job in enumerate(resumed):

@@ -66,7 +66,7 @@ project '{project}', {{
 
 
 @pytest.mark.parametrize("seed", range(TREES))
-def test_the_plan_of_a_generated_procedure_comes_true(api: Any, emulator: Any, ec_resume: str,
+def test_the_plan_of_a_generated_procedure_comes_true(api: Any, server: Any, ec_resume: str,
                                                       tmp_path: Path, seed: int) -> None:
     markers = tmp_path / "markers"
     markers.mkdir()
@@ -76,4 +76,4 @@ def test_the_plan_of_a_generated_procedure_comes_true(api: Any, emulator: Any, e
     first = api.run_and_wait(project, "Main", {})
     assert first["outcome"] in ("error", "warning", "success"), first["outcome"]
     fix(markers)
-    restart_and_compare(api, Cli(cli_env(emulator)), markers, first["jobId"], marker_of)
+    restart_and_compare(api, Cli(cli_env(server)), markers, first["jobId"], marker_of)

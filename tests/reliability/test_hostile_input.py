@@ -26,10 +26,10 @@ from tests.reliability.reliability_support import run_cli
 RC = RUN_CONDITION
 
 
-def restart_through_the_link(api: Any, emulator: Any, job_id: str) -> Dict[str, Any]:
+def restart_through_the_link(api: Any, server: Any, job_id: str) -> Dict[str, Any]:
     """Click the job's stored restart link; the job it restarts with (a link past 8 KB runs RestartJob,
     whose job then launches the restart)."""
-    clicked = follow_restart_link(api, emulator, report_urls(api, job_id)["Restart this job"])
+    clicked = follow_restart_link(api, server, report_urls(api, job_id)["Restart this job"])
     return clicked if clicked["procedureName"] == "Main" else launched_by(api, clicked)
 
 
@@ -128,7 +128,7 @@ project '{project}', {{
 """
 
 
-def test_every_odd_parameter_value_survives_the_restart_link_byte_for_byte(api: Any, emulator: Any,
+def test_every_odd_parameter_value_survives_the_restart_link_byte_for_byte(api: Any, server: Any,
                                                                            ec_resume: str,
                                                                            tmp_path: Path) -> None:
     names = [f"p_{label.replace(' ', '_').replace('-', '_')}" for label, _ in PARAMETER_VALUES] + [
@@ -140,21 +140,21 @@ def test_every_odd_parameter_value_survives_the_restart_link_byte_for_byte(api: 
     first = api.run_and_wait(project, "Main", values)
     assert first["outcome"] == "error"
     fixed_flag(tmp_path).touch()
-    second = restart_through_the_link(api, emulator, first["jobId"])
+    second = restart_through_the_link(api, server, first["jobId"])
     assert second["outcome"] == "success", step_summaries(api, second)
     carried = parameters(second)
     assert {n: carried.get(n) for n in names} == values
     assert counts(tmp_path) == {"build": 1, "deploy": 2}
 
 
-def test_two_hundred_parameters_are_carried(api: Any, emulator: Any, ec_resume: str, tmp_path: Path) -> None:
+def test_two_hundred_parameters_are_carried(api: Any, server: Any, ec_resume: str, tmp_path: Path) -> None:
     names = [f"param{i:03d}" for i in range(200)]
     values = {name: f"value {i} & {'x' * (i % 7)}" for i, name in enumerate(names)}
     project = unique("Many")
     api.call("evalDsl", dsl=parameter_dsl(project, tmp_path, names))
     first = api.run_and_wait(project, "Main", values)
     fixed_flag(tmp_path).touch()
-    second = restart_through_the_link(api, emulator, first["jobId"])
+    second = restart_through_the_link(api, server, first["jobId"])
     assert second["outcome"] == "success"
     assert {n: parameters(second).get(n) for n in names} == values
 
@@ -248,15 +248,15 @@ CLI_CASES: List[Tuple[str, List[Any], int]] = [
 
 
 @pytest.mark.parametrize("label, argv, code", CLI_CASES, ids=[c[0] for c in CLI_CASES])
-def test_bad_cli_input_is_one_line_and_its_exit_code(emulator: Any, ec_resume: str, label: str,
+def test_bad_cli_input_is_one_line_and_its_exit_code(server: Any, ec_resume: str, label: str,
                                                      argv: List[Any], code: int) -> None:
-    result = run_cli(*argv, env=cli_env(emulator))
+    result = run_cli(*argv, env=cli_env(server))
     err = result.stderr.decode("utf-8", "replace")
     assert result.returncode == code, (label, err)
     assert "Traceback" not in err and "internal error" not in err, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("ec-resume"), err
-    assert emulator.admin_password not in err + result.stdout.decode("utf-8", "replace")
+    assert server.password not in err + result.stdout.decode("utf-8", "replace")
 
 
 def test_five_thousand_steps_are_planned_one_by_one() -> None:

@@ -9,6 +9,7 @@ import logging
 import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
+from urllib.parse import quote
 
 import pytest
 from conftest import RUN_CONDITION, unique
@@ -58,7 +59,7 @@ def every_property(api: Any, path: str) -> Iterator[str]:
 
 
 def test_no_secret_reaches_a_log_a_summary_a_link_a_property_or_the_output(
-        api: Any, emulator: Any, ec_resume: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        api: Any, server: Any, ec_resume: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     m = tmp_path / "markers"
     m.mkdir()
@@ -66,7 +67,7 @@ def test_no_secret_reaches_a_log_a_summary_a_link_a_property_or_the_output(
     api.call("evalDsl", dsl=dsl(project, m))
     api.call("createCredential", projectName=project, credentialName="vault", userName="deployer",
              password=STORED_PASSWORD)
-    env = cli_env(emulator)
+    env = cli_env(server)
     credential = {"credentialName": "deployCredential", "userName": "deployer",
                   "password": CREDENTIAL_PASSWORD}
     first = api.run_and_wait(project, "Main", {"deployCredential": "deployCredential"},
@@ -77,26 +78,26 @@ def test_no_secret_reaches_a_log_a_summary_a_link_a_property_or_the_output(
     outputs.append(cli("restart", first["jobId"], "--wait", env=env))
     runner = api.run_and_wait(project, "Restarter", {"target": first["jobId"]})
     outputs.append(cli("status", runner["jobId"], env=env))
-    outputs.append(cli("plan", first["jobId"], "--server", emulator.url, "--user", "admin", env={
-        "COMMANDER_PASSWORD": "wrong-" + emulator.admin_password}))  # a failed login says so, no secret
+    outputs.append(cli("plan", first["jobId"], "--server", server.url, "--user", "admin", env={
+        "COMMANDER_PASSWORD": "wrong-" + server.password}))  # a failed login says so, no secret
 
-    secrets = {"admin password": emulator.admin_password, "credential password": CREDENTIAL_PASSWORD,
+    secrets = {"admin password": server.password, "credential password": CREDENTIAL_PASSWORD,
                "stored credential password": STORED_PASSWORD, "admin session": api.session_id}
-    with emulator.store.lock:
-        jobs = [job for job in emulator.store.jobs.values() if job.project_name == project]
-        secrets.update({f"session of {job.name}": job.session_id for job in jobs if job.session_id})
+    jobs = api.control("GET", f"jobs?projectName={quote(project)}")["job"]
+    secrets.update({f"session of {job['jobName']}": job["sessionId"] for job in jobs if job["sessionId"]})
     assert len(jobs) >= 4 and sum(1 for what in secrets if what.startswith("session of")) >= 4
 
     texts: Dict[str, str] = {}
     for i, result in enumerate(outputs):
         texts[f"CLI run {i} (exit {result.returncode})"] = result.stdout + result.stderr
     for job in jobs:
-        texts[f"properties of {job.name}"] = "\n".join(every_property(api, f"/jobs/{job.id}"))
-        if job.workspace and Path(job.workspace).is_dir():
-            for log in Path(job.workspace).rglob("*"):
+        texts[f"properties of {job['jobName']}"] = "\n".join(every_property(api, f"/jobs/{job['jobId']}"))
+        if job["workspace"] and Path(job["workspace"]).is_dir():
+            for log in Path(job["workspace"]).rglob("*"):
                 if log.is_file():
-                    texts[f"{job.name}: {log.name}"] = log.read_text(errors="replace")
-    texts["server log"] = caplog.text
+                    texts[f"{job['jobName']}: {log.name}"] = log.read_text(errors="replace")
+    texts["test process log"] = caplog.text
+    texts["server log"] = "\n".join(server.output)
     assert any("Restart this job" in text for text in texts.values())  # the scan saw the links
     assert any(name.endswith(".log") for name in texts)  # ... and the step logs
     leaks = [f"{what} in {where}" for where, text in texts.items() for what, secret in secrets.items()

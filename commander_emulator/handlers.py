@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import CommanderError, invalid, no_such
 from .expansion import expand
 from .model import Job, Procedure, Session, Store
-from .plugins import install_plugin
+from .plugins import install_plugin, uninstall_plugin
 from .properties import (
     create_property,
     delete_property,
@@ -546,6 +546,12 @@ def _install_plugin(call: Call, args: Args) -> Answer:
 def _promote_plugin(call: Call, args: Args) -> Answer:
     plugin = backend.set_promoted(call.store, required(args, "pluginName"), arg_bool(args, "promote", True))
     return {"plugin": plugin_record(plugin)}
+
+
+@handler("uninstallPlugin")
+def _uninstall_plugin(call: Call, args: Args) -> Answer:
+    uninstall_plugin(call.store, required(args, "pluginName"))
+    return {}
 
 
 @handler("getPlugin")

@@ -116,6 +116,18 @@ def install_plugin(store: Store, jar_bytes: bytes, plugins_root: str) -> Plugin:
     return plugin
 
 
+def uninstall_plugin(store: Store, plugin_name: str) -> None:
+    """uninstallPlugin: the version, its project and its unpacked folder are gone; [U] the name may be
+    the plugin's key (its promoted version), as every other plugin lookup allows."""
+    with store.lock:
+        plugin = store.plugin(plugin_name)
+        del store.plugins[plugin.name]
+        store.projects.pop(plugin.name, None)
+        folder = plugin.plugin_dir
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------------------ promote
 
 

@@ -56,7 +56,7 @@ ROUTES: Dict[str, Dict[str, str]] = {
     "/server/dsl": {"POST": "evalDsl"},
     "/server/status": {"GET": "getServerStatus"},
     "/plugins": {"GET": "getPlugins", "POST": "installPlugin"},
-    "/plugins/<pluginName>": {"GET": "getPlugin"},
+    "/plugins/<pluginName>": {"GET": "getPlugin", "DELETE": "uninstallPlugin"},  # DELETE [U]
 }
 _PROPERTY_ROUTE = "/properties/<path:propertyName>"
 _PROPERTY_PATH = PREFIX + "/properties/"

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import requests
 
-from commander_emulator.wire_xml import parse_responses, request_envelope
+from commander_emulator.xml_codec import parse_responses, request_envelope
 
 REST = "/rest/v1.0"
 TIMEOUT = 120.0  # seconds per HTTP call; reached only when a server hangs

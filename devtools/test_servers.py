@@ -63,6 +63,7 @@ class TestServer:
     verify_tls: bool = True
     # What the emulator process printed (its log); empty for a live server, whose log is its own.
     output: List[str] = field(default_factory=list, repr=False, compare=False)
+    pid: Optional[int] = None  # the emulator's process; None for a live server
 
     def api(self) -> ServerApi:
         return ServerApi(self.url, self.user, self.password, verify_tls=self.verify_tls)
@@ -112,7 +113,7 @@ class EmulatorProcess:
                         found.update(match.groupdict())
                 if {"url", "user", "password"} <= set(found):
                     return TestServer(found["url"], found["user"], found["password"], live=False,
-                                      output=self.printed)
+                                      output=self.printed, pid=self.process.pid)
         finally:
             timer.cancel()
         said = " | ".join(self.banner[-5:]) or "nothing"

@@ -11,7 +11,7 @@ import pytest
 import requests
 from conftest import ServerApi, find_step, make_procedure, unique
 
-from commander_emulator.wire_xml import parse_responses, request_envelope
+from commander_emulator.xml_codec import parse_responses, request_envelope
 
 
 def post_xml(server: Any, body: bytes, **kwargs: Any) -> requests.Response:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
@@ -12,35 +11,25 @@ from restart_support import follow_restart_link, report_urls
 RESTART_LINK = "Restart this job"
 PLUGIN = "subproject: '/plugins/EC-Resume/project'"
 
-TOOL = r'''"""step tool: prop PATH VALUE | output NAME VALUE | mark FILE | fail-unless FILE"""
-import json, os, sys, urllib.request
-
-def call(api, body, method="POST", path="/outputParameters"):
-    base = "http://" + os.environ["COMMANDER_SERVER"] + ":" + os.environ["COMMANDER_PORT"] + "/rest/v1.0"
-    body = dict(body, jobStepId=os.environ["COMMANDER_JOBSTEPID"])
-    request = urllib.request.Request(base + path + "?request=" + api, data=json.dumps(body).encode(),
-                                     method=method, headers={"Content-Type": "application/json",
-                                     "Cookie": "sessionId=" + os.environ["COMMANDER_SESSIONID"]})
-    urllib.request.urlopen(request).read()
-
-verb, args = sys.argv[1], sys.argv[2:]
-if verb == "prop":
-    call("setProperty", {"value": args[1]}, "PUT", "/properties/" + args[0])
-elif verb == "output":
-    call("setOutputParameter", {"outputParameterName": args[0], "value": args[1]})
-elif verb == "mark":
-    print("run", file=open(args[0], "a"))
-elif verb == "fail-unless":
-    sys.exit(0 if os.path.exists(args[0]) else 1)
+# The step tool, in sh with ectool (on every agent's PATH, and the emulator's).
+TOOL = r'''# step tool: prop PATH VALUE | output NAME VALUE | mark FILE | fail-unless FILE
+verb=$1; shift
+case "$verb" in
+  prop) ectool setProperty "$1" "$2" > /dev/null ;;
+  output) ectool setOutputParameter "$1" "$2" > /dev/null ;;
+  mark) echo run >> "$1" ;;
+  fail-unless) test -f "$1" ;;
+  *) echo "steptool: unknown verb $verb" >&2; exit 2 ;;
+esac
 '''
 
 
 def tool(markers: Path) -> str:
     """The command prefix that runs the step tool (tmp_path holds no spaces)."""
-    path = markers / "steptool.py"
+    path = markers / "steptool.sh"
     if not path.exists():
         path.write_text(TOOL, encoding="utf-8")
-    return f"{sys.executable} -I -S {path.as_posix()}"
+    return f"sh {path.as_posix()}"
 
 
 def marker_count(markers: Path, name: str) -> int:

@@ -24,6 +24,8 @@ from ec_resume.cli import main
 PLUGIN = "subproject: '/plugins/EC-Resume/project'"
 SETTINGS = "/plugins/EC-Resume/project/resume/"
 SKIP, RUN = "skip", "run"
+# The interpreter the plugin's property names: a step command that needs Python runs it, on any agent.
+AGENT_PYTHON = "$[/plugins/EC-Resume/project/resume/pythonInterpreter]"
 EXIT_REFUSED = 3
 
 

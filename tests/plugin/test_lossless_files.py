@@ -7,13 +7,13 @@ how often `build` ran."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
 import pytest
 from conftest import RUN_CONDITION, find_step, unique
 from lossless_support import PLUGIN, marker_count, raw, restart_by_link, tool
+from restart_support import AGENT_PYTHON
 
 ODD = "nested dir/ü (1) [x] #é.txt"
 MAKE = ("import os; os.makedirs('dist/nested dir', exist_ok=True); "
@@ -27,7 +27,7 @@ def _procedure(project: str, m: Path, nested: bool) -> str:
     build = f"""step 'build', subprocedure: 'ResumableStep', {PLUGIN}, {{
       actualParameter 'command', '''set -e
 {t} mark {mm}/build
-{sys.executable} -c "{MAKE}"
+{AGENT_PYTHON} -c "{MAKE}"
 {t} prop /myJob/version 1.2.3
 {t} output artifact app-1.2.3.tar.gz'''
       actualParameter 'outputs', '''dist/*.tar.gz

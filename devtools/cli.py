@@ -118,13 +118,14 @@ def _live_test(live: LiveOptions, extra: List[str], env: Dict[str, str]) -> int:
 
     target = ts.LiveTarget(live.url.rstrip("/"), live.user, verify_tls=not live.insecure)
     if live.dry_run:
-        try:
-            jar = build_jar(ROOT, Path(tempfile.mkdtemp(prefix="ec-resume-dry-run-")))
-        except BuildError as exc:
-            print(f"build.py test: {exc}", file=sys.stderr)
-            return 1
+        with tempfile.TemporaryDirectory(prefix="ec-resume-dry-run-") as scratch:
+            try:
+                plan = ts.LiveRun(build_jar(ROOT, Path(scratch)), ts.run_prefix()).plan(target)
+            except BuildError as exc:
+                print(f"build.py test: {exc}", file=sys.stderr)
+                return 1
         print(f"dry run: nothing is sent to {target.url}. A live run would:")
-        for line in ts.LiveRun(jar, ts.run_prefix()).plan(target):
+        for line in plan:
             print(f"  {line}")
         return 0
     try:

@@ -195,7 +195,8 @@ class LiveRun:
         name = plugin_name_of(self.jar)
         return [
             f"server: {target.url} as {target.user}" + ("" if target.verify_tls else " (TLS not verified)"),
-            f"install and promote: plugin {name} from {self.jar} (installPlugin with force, promotePlugin)",
+            f"install and promote: plugin {name}, built from this checkout (installPlugin with force, "
+            "promotePlugin)",
             f"create: one project per end-to-end test, each named '{self.prefix}-<test>-<n>-<ms>', with its "
             "procedures, steps and properties, and run jobs of them",
             "skip: tests marked emulator_only (fault injection, the request log, emulator settings)",

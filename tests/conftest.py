@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
+import requests
 
 from devtools.package import build_jar
 from devtools.sample_procedure import RUN_CONDITION
@@ -116,6 +117,12 @@ def server(live_run: LiveRun) -> Iterator[TestServer]:
         pytest.exit(f"live mode: the password of {LIVE.user} is expected in {PASSWORD} "
                     "(python3 build.py test --live asks for it)", returncode=2)
     live = LIVE.server(password)
+    try:
+        live.api().close()  # a wrong address or password is one line, not an error in every test
+    except (ApiError, requests.RequestException) as exc:
+        why = ("no connection (is the address right, and the server up?)"
+               if isinstance(exc, requests.ConnectionError) else " ".join(str(exc).split()))
+        pytest.exit(f"live mode: cannot log in to {live.url} as {live.user}: {why}", returncode=2)
     try:
         yield live
     finally:

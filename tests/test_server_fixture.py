@@ -63,6 +63,11 @@ def test_the_default_server_is_build_py_serve_in_another_process(server: TestSer
     assert status.status_code == 401  # a real server over HTTP: no session, no answer
 
 
+def test_the_server_answers_as_the_logged_in_user(api: ServerApi) -> None:
+    """In either mode: the smallest end-to-end check, and the one test_a_wrong_live_password_... runs."""
+    assert api.call("getServerStatus")["serverStatus"]["serverState"] == "running"
+
+
 @pytest.fixture
 def fresh_emulator() -> Iterator[TestServer]:
     process = EmulatorProcess()
@@ -159,3 +164,14 @@ def test_live_target_reads_what_build_py_sets() -> None:
     assert target == LiveTarget("https://cd:8443", "qa", verify_tls=False)
     assert "secret" not in repr(target.server("secret"))  # the password stays out of reprs and logs
     assert ServerApi  # the client every test uses
+
+
+def test_a_wrong_live_password_is_one_line_before_any_test(fresh_emulator: TestServer) -> None:
+    env = {**os.environ, "COMMANDER_PASSWORD": "wrong-" + fresh_emulator.password}
+    done = subprocess.run([sys.executable, str(ROOT / "build.py"), "test", "--live", fresh_emulator.url,
+                           "-q", "tests/test_server_fixture.py", "-k", "answers_as_the_logged_in_user"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    said = [line for line in done.stdout.splitlines() if "live mode:" in line]
+    assert done.returncode == 2 and len(said) == 1, done.stdout + done.stderr
+    assert "cannot log in" in said[0] and fresh_emulator.url in said[0] and "Traceback" not in done.stdout
+    assert "wrong-" not in done.stdout + done.stderr

@@ -3,7 +3,10 @@
 
     python3 build.py                     build out/EC-Resume.jar and prove it on the embedded emulator
     python3 build.py test [pytest args]  run every test
-    python3 build.py serve [--port N]    run the embedded CD/RO emulator with the plugin installed
+    python3 build.py test --live URL [--user U] [--insecure] [--dry-run] [pytest args]
+                                         the same tests against a real CD/RO server
+    python3 build.py serve [--port N] [--bare]
+                                         run the embedded CD/RO emulator with the plugin installed
     python3 build.py install --server URL [--user U]
                                          upload and promote the jar on a real CD/RO server
     python3 build.py jar                 only build and validate out/EC-Resume.jar

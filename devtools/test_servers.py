@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from devtools.install import install_jar
@@ -226,7 +226,7 @@ class LiveRun:
         return problems
 
 
-def _attempt(call, what: str) -> List[str]:  # type: ignore[no-untyped-def]
+def _attempt(call: Callable[[], object], what: str) -> List[str]:
     try:
         call()
     except ApiError as exc:
@@ -247,9 +247,9 @@ def projects_named(api: ServerApi, prefix: str) -> List[str]:
             if isinstance(p, dict) and str(p.get("projectName", "")).startswith(prefix + "-")]
 
 
-def delete_projects(api: ServerApi, prefix: str) -> List[tuple]:
+def delete_projects(api: ServerApi, prefix: str) -> List[Tuple[str, ApiError]]:
     """Deletes every project named `<prefix>-...`; returns (name, error) for each that failed."""
-    failed = []
+    failed: List[Tuple[str, ApiError]] = []
     for name in projects_named(api, prefix):
         try:
             api.rest("DELETE", f"projects/{quote(name, safe='')}")

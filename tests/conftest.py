@@ -169,7 +169,7 @@ def ec_resume(server: TestServer, built_jar: Path, live_run: LiveRun) -> str:
     the plugin fails the test. A live server keeps the interpreter its plugin property names.
     """
     live_run.jar = built_jar
-    with ServerApi(server.url, server.user, server.password, verify_tls=server.verify_tls) as client:
+    with server.api() as client:
         name = live_run.set_up(client)
         if not server.live:
             client.call("setProperty", propertyName="/plugins/EC-Resume/project/resume/pythonInterpreter",

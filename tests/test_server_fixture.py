@@ -16,7 +16,14 @@ from conftest import LIVE, RUN_PREFIX, TestServer, unique
 
 from devtools.cli import UsageError, split_live_options
 from devtools.server_api import ServerApi
-from devtools.test_servers import EmulatorProcess, LiveRun, LiveTarget, plugin_state, projects_named
+from devtools.test_servers import (
+    EmulatorProcess,
+    LiveRun,
+    LiveTarget,
+    PluginState,
+    plugin_state,
+    projects_named,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ("/rest/v1.0/", "/commanderRequest")
@@ -107,7 +114,7 @@ def test_tear_down_promotes_again_the_version_promoted_before(fresh_emulator: Te
     with fresh_emulator.api() as api:
         name = run.set_up(api)
         api.call("promotePlugin", pluginName=name, promote=False)
-        run.before = type(run.before)(installed=[name, "EC-Resume-0.9.0"], promoted=None)  # type: ignore
+        run.before = PluginState(installed=[name, "EC-Resume-0.9.0"], promoted=None)
         assert run.tear_down(api) == []  # the version was there before: kept, not uninstalled
         assert plugin_state(api).installed == [name]
 
@@ -163,7 +170,6 @@ def test_live_target_reads_what_build_py_sets() -> None:
                                   "EC_RESUME_LIVE_INSECURE": "1"})
     assert target == LiveTarget("https://cd:8443", "qa", verify_tls=False)
     assert "secret" not in repr(target.server("secret"))  # the password stays out of reprs and logs
-    assert ServerApi  # the client every test uses
 
 
 def test_a_wrong_live_password_is_one_line_before_any_test(fresh_emulator: TestServer) -> None:

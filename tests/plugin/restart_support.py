@@ -64,8 +64,7 @@ class Cli:
 
 
 def cli_env(server: Any) -> Dict[str, str]:
-    return {"COMMANDER_URL": server.url, "COMMANDER_USER": server.user,
-            "COMMANDER_PASSWORD": server.password}
+    return server.cli_env()
 
 
 # -------------------------------------------------------------------------------------------- markers

@@ -8,6 +8,8 @@ import concurrent.futures
 import hashlib
 import json
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -91,15 +93,17 @@ def server(agent_code: tuple[bytes, str]) -> Iterator[PropertyServer]:
     fake.httpd.server_close()
 
 
-def run_step(server: PropertyServer, plugins_dir: Path, module: str = "fakeagent.hello"):
-    """Run a step command the way CreateRestartLink's is built: the bootstrap, then one call."""
+def run_step(server: Any, plugins_dir: Path, module: str = "fakeagent.hello", **env_extra: str):
+    """Run a step command the way CreateRestartLink's is built: the bootstrap, then one call. `server`
+    is anything with a `port` on 127.0.0.1; `env_extra` adds to or overrides the step's environment."""
     source = (ROOT / "dsl/properties/resume/bootstrap.py").read_text()
     bootstrap = source.replace("@PLUGIN_NAME@", PLUGIN_NAME)
     script = plugins_dir.parent / "step_command.py"
     script.write_text(bootstrap + f"\nrun_plugin_module({module!r})\n")
     env = {"COMMANDER_SERVER": f"127.0.0.1:{server.port}", "COMMANDER_SECURE": "0",
            "COMMANDER_SESSIONID": SESSION, "COMMANDER_JOBSTEPID": STEP_ID,
-           "COMMANDER_PLUGINS": str(plugins_dir), "COMMANDER_JOBID": "job-1", "PATH": "/usr/bin:/bin"}
+           "COMMANDER_PLUGINS": str(plugins_dir), "COMMANDER_JOBID": "job-1", "PATH": "/usr/bin:/bin",
+           **env_extra}
     return subprocess.run([sys.executable, "-I", "-S", str(script)], env=env, capture_output=True,
                           text=True, timeout=60)
 
@@ -236,3 +240,148 @@ def test_many_steps_starting_at_once_on_a_fresh_agent_all_load_the_code(tmp_path
         fake.httpd.server_close()
     assert [(r.returncode, r.stdout) for r in results] == [(0, "loaded late\n")] * 16, [
         r.stderr[-500:] for r in results if r.returncode]
+
+
+# ------------------------------------------------------------------- the bootstrap's own HTTP exchange
+
+
+class ScriptedServer:
+    """A raw socket server: each connection gets the answer that `answer(path, attempt)` returns for
+    the path it asked, then stays open `hold` seconds before it closes. Records every request's head."""
+
+    def __init__(self, answer: Any, hold: float = 0.0) -> None:
+        self.answer, self.hold = answer, hold
+        self.requests: list[str] = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.closing = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.closing.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                head += data
+            text = head.decode("latin-1")
+            self.requests.append(text)
+            path = unquote(urlsplit(text.split(" ")[1]).path)[len("/rest/v1.0/properties/"):]
+            attempt = sum(1 for r in self.requests if unquote(r.split(" ")[1]).find(path) >= 0)
+            conn.sendall(self.answer(path, attempt))
+            self.closing.wait(self.hold)
+
+    def close(self) -> None:
+        self.closing.set()
+        self.listener.close()
+
+
+def property_answer(value: str, chunked: bool = False, cut: bool = False) -> bytes:
+    """An HTTP/1.1 200 answer carrying the property; `chunked` frames it so, `cut` drops its second half."""
+    body = json.dumps({"property": {"propertyName": "p", "value": value}}).encode()
+    head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    if chunked:
+        pieces = [body[i:i + 1000] for i in range(0, len(body), 1000)]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+        return (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + framed
+    sent = body[: len(body) // 2] if cut else body
+    return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + sent
+
+
+@pytest.fixture
+def properties(agent_code: tuple[bytes, str]) -> dict[str, str]:
+    archive, digest = agent_code
+    return {DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()}
+
+
+def test_an_answer_is_read_to_its_length_though_the_server_keeps_the_connection_open(properties, tmp_path):
+    """A server may close a while after it answered: the bootstrap stops at Content-Length. Were it to
+    wait for the close, every read would time out (the server holds it 60 s; the step has 2 s)."""
+    held = ScriptedServer(lambda path, attempt: property_answer(properties[path]), hold=60)
+    try:
+        result = run_step(held, tmp_path / "plugins", COMMANDER_TIMEOUT="2")
+    finally:
+        held.close()
+    assert (result.returncode, result.stdout) == (0, "hello from the agent code\n"), result.stderr
+    assert [r.split("\r\n")[0].split(" ")[0::2] for r in held.requests] == [["GET", "HTTP/1.0"]] * 2
+    assert all(f"\r\nCookie: sessionId={SESSION}\r\n" in r and f"\r\nHost: 127.0.0.1:{held.port}\r\n" in r
+               for r in held.requests)
+
+
+def test_a_chunked_answer_is_decoded(properties, tmp_path):
+    chunked = ScriptedServer(lambda path, attempt: property_answer(properties[path], chunked=True))
+    try:
+        result = run_step(chunked, tmp_path / "plugins")
+    finally:
+        chunked.close()
+    assert (result.returncode, result.stdout) == (0, "hello from the agent code\n"), result.stderr
+
+
+def test_an_answer_cut_short_is_asked_again(properties, agent_code, tmp_path):
+    """The agent code arrives half-way the first time (the connection drops): the bootstrap asks again
+    rather than take it, and the code it caches is whole."""
+    archive, digest = agent_code
+    flaky = ScriptedServer(lambda path, attempt: property_answer(
+        properties[path], cut=(path == CODE_PATH and attempt == 1)))
+    try:
+        result = run_step(flaky, tmp_path / "plugins")
+    finally:
+        flaky.close()
+    assert (result.returncode, result.stdout) == (0, "hello from the agent code\n"), result.stderr
+    assert sum(CODE_PATH in unquote(r.split(" ")[1]) for r in flaky.requests) == 2
+    assert cached_zip(tmp_path / "plugins", digest).read_bytes() == archive
+
+
+def test_a_proxy_named_in_the_environment_is_used(server, tmp_path):
+    """With http_proxy set, the reads go through that proxy (here the property server itself, which
+    reads the absolute URL of the request); the CD/RO host is not resolvable without it."""
+    result = run_step(server, tmp_path / "plugins", COMMANDER_SERVER="cdro.invalid:8000",
+                      http_proxy=f"http://127.0.0.1:{server.port}")
+    assert (result.returncode, result.stdout) == (0, "hello from the agent code\n"), result.stderr
+    assert server.hits[CODE_PATH] == 1 and server.hits[DIGEST_PATH] == 1
+
+
+# Test-only key and self-signed certificate for 127.0.0.1, valid until 2126 (made with openssl req -x509).
+TLS_CERT, TLS_KEY = (Path(__file__).parent / "data" / f"loopback-tls.{ext}" for ext in ("crt", "key"))
+
+
+@pytest.fixture
+def tls_server(agent_code: tuple[bytes, str]) -> Iterator[PropertyServer]:
+    archive, digest = agent_code
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS_CERT, TLS_KEY)
+    fake.httpd.socket = context.wrap_socket(fake.httpd.socket, server_side=True)
+    yield fake
+    fake.httpd.shutdown()
+    fake.httpd.server_close()
+
+
+def test_https_with_the_certificate_trusted_loads_the_code(tls_server, tmp_path):
+    result = run_step(tls_server, tmp_path / "plugins", COMMANDER_SECURE="1", SSL_CERT_FILE=str(TLS_CERT))
+    assert (result.returncode, result.stdout) == (0, "hello from the agent code\n"), result.stderr
+    assert tls_server.hits[CODE_PATH] == 1
+
+
+def test_https_with_an_untrusted_certificate_is_refused_in_one_line(tls_server, tmp_path):
+    """Without the certificate in the trust store the step fails, naming the verification; with the
+    documented opt-out EC_RESUME_TLS_VERIFY=0 it runs."""
+    refused = run_step(tls_server, tmp_path / "plugins", COMMANDER_SECURE="1", COMMANDER_TIMEOUT="1")
+    assert refused.returncode == 1 and refused.stdout == ""
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CERTIFICATE_VERIFY_FAILED" in lines[0], refused.stderr
+    assert "(tried once within 1 s)" in lines[0]  # a certificate does not change by asking again
+    assert tls_server.hits[CODE_PATH] == 0
+    allowed = run_step(tls_server, tmp_path / "plugins", COMMANDER_SECURE="1", EC_RESUME_TLS_VERIFY="0")
+    assert (allowed.returncode, allowed.stdout) == (0, "hello from the agent code\n"), allowed.stderr

@@ -7,6 +7,7 @@ segments are the same as `name/key`. Reading a value's text (with `$[...]` expan
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from .context import Context
@@ -83,11 +84,16 @@ def shortcut(ctx: Context, name: str) -> Optional[Node]:
 # ------------------------------------------------------------------------------------------ paths
 
 
+_BRACKET = re.compile(r"[\[\]]")
+
+
 def parse_path(path: str) -> Tuple[bool, List[str]]:
     """Split a property path into (absolute, segments); `a[b c]/d` gives ["a", "b c", "d"].
 
     Empty segments (`a//b`, a trailing `/`) are dropped. A bracketed key may hold `/` and nested brackets.
     """
+    if "[" not in path:  # the common case, split in C: the loop below gives the same for it
+        return path.startswith("/"), [s for s in path.split("/") if s != ""]
     segments: List[str] = []
     current: List[str] = []
     i = 0
@@ -115,13 +121,15 @@ def parse_path(path: str) -> Tuple[bool, List[str]]:
 def matching_bracket(text: str, open_index: int) -> int:
     """Index of the `]` closing the `[` at open_index (brackets nest), or -1."""
     depth = 0
-    for i in range(open_index, len(text)):
-        if text[i] == "[":
+    # Jump from bracket to bracket: a run condition is kilobytes of script with one pair (a loop over
+    # every character took 0.2 ms a step).
+    for match in _BRACKET.finditer(text, open_index):
+        if match.group() == "[":
             depth += 1
-        elif text[i] == "]":
+        else:
             depth -= 1
             if depth == 0:
-                return i
+                return match.start()
     return -1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from collections import abc
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .records import record_type
 from .rest_json import as_list
@@ -106,27 +106,26 @@ def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
 
 def _walk(job: Mapping[str, Any]) -> List[StepRow]:
     rows: List[StepRow] = []
-
-    add = rows.append
-
-    def walk(steps: Any, prefix: str, depth: int, project: str) -> None:
-        above = prefix + JOB_STEPS_JOINER if prefix else ""
-        for step in as_list(steps):
-            if type(step) is not dict and not isinstance(step, abc.Mapping):
-                continue
-            get = step.get
-            name = str(get("stepName", ""))
-            path = above + name
-            record = StepRecord(path, name, str(get("outcome") or ""), str(get("status") or ""),
-                                str(get("jobStepId") or ""), str(get("start") or ""),
-                                str(get("finish") or ""))
-            add(StepRow(record, depth, step, project))
-            called = get("calledProcedure")
-            if called is not None and (type(called) is dict or isinstance(called, abc.Mapping)):
-                walk(called.get("jobStep"), path, depth + 1, str(called.get("projectName") or ""))
-
-    walk(job.get("jobStep"), "", 0, str(job.get("projectName") or ""))
+    _walk_steps(job.get("jobStep"), "", 0, str(job.get("projectName") or ""), rows.append)
     return rows
+
+
+def _walk_steps(steps: Any, prefix: str, depth: int, project: str, add: Callable[[StepRow], None]) -> None:
+    # A module function, not one nested in _walk: a nested function that calls itself is a reference cycle,
+    # which left every row of the job to the cyclic collector instead of being freed with the last use.
+    above = prefix + JOB_STEPS_JOINER if prefix else ""
+    for step in as_list(steps):
+        if type(step) is not dict and not isinstance(step, abc.Mapping):
+            continue
+        get = step.get
+        name = str(get("stepName", ""))
+        path = above + name
+        record = StepRecord(path, name, str(get("outcome") or ""), str(get("status") or ""),
+                            str(get("jobStepId") or ""), str(get("start") or ""), str(get("finish") or ""))
+        add(StepRow(record, depth, step, project))
+        called = get("calledProcedure")
+        if called is not None and (type(called) is dict or isinstance(called, abc.Mapping)):
+            _walk_steps(called.get("jobStep"), path, depth + 1, str(called.get("projectName") or ""), add)
 
 
 def job_step_records(job: Mapping[str, Any]) -> List[StepRecord]:

@@ -11,11 +11,17 @@ the plugin's settings. Steps without it always run.
 from __future__ import annotations
 
 import urllib.parse
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .client import CommanderClient
 from .client_errors import NotFound, RequestRefused
-from .job_steps import JOB_STEPS_JOINER, is_odd_name, job_step_records, no_cycle_collection, walked_once
+from .job_steps import (
+    JOB_STEPS_JOINER,
+    ODD_CHARACTERS,
+    job_step_records,
+    no_cycle_collection,
+    walked_once,
+)
 from .plugin_settings import SETTINGS
 from .records import field, record_type, replace
 from .report import PlannedStep, RestartPlan, job_label, plan_lines
@@ -96,28 +102,32 @@ class _DefinitionReader:
             self.cache[key] = [s for s in as_list(answer.get("step")) if isinstance(s, Mapping)]
         return self.cache[key]
 
-    def tree(self, project: str, procedure: str, prefix: Tuple[str, ...] = (),
+    def tree(self, project: str, procedure: str, above: str = "", depth: int = 0,
              bookkeeping: bool = False, odd_above: bool = False) -> Tuple[PlannedStep, ...]:
-        """The job steps a run of the procedure will have, in job order; each addressable path goes into
-        `addressable` as it is planned (one pass over the definition).
+        """The job steps a run of the procedure will have, in job order (see `planned`)."""
+        return tuple(self.planned(project, procedure, above, depth, bookkeeping, odd_above))
 
+    def planned(self, project: str, procedure: str, above: str = "", depth: int = 0,
+                bookkeeping: bool = False, odd_above: bool = False) -> Iterator[PlannedStep]:
+        """The job steps a run of the procedure will have, in job order, one at a time, each with the steps
+        of its calls; each addressable path goes into `addressable` as it is planned (one pass over the
+        definition). One at a time, so that a plan holds the tree of one top-level step, not all of them.
+
+        `above`: the calling step's path and the joiner ("" at the top), `depth`: the number of calls above.
         `bookkeeping`: the steps are EC-Resume's own work (PLUGIN_OWN_CALLS), which the counts leave out.
         `odd_above`: a call above has a name a property path cannot address.
         """
         steps = self.steps_of(project, procedure)
-        if steps is None or len(prefix) >= MAX_NESTING:
-            return ()
-        planned = []
-        add = planned.append
+        if steps is None or depth >= MAX_NESTING:
+            return
         addressable = self.addressable
-        plugin, depth = is_plugin_project(project), len(prefix)  # the same for every step here
-        above = JOB_STEPS_JOINER.join(prefix) + JOB_STEPS_JOINER if prefix else ""
+        clean = ODD_CHARACTERS.isdisjoint  # not is_odd_name: a call less per step
+        plugin = is_plugin_project(project)  # the same for every step here
         for step in steps:
             get = step.get
             name = str(get("stepName") or "")
-            names = prefix + (name,)
             path = above + name
-            odd = odd_above or is_odd_name(name)
+            odd = odd_above or not clean(name)
             if not odd and path not in addressable:
                 addressable[path] = None
             subprocedure = str(get("subprocedure") or "").strip()
@@ -127,18 +137,17 @@ class _DefinitionReader:
                 target = called_project(self.client, str(get("subproject") or ""), project)
                 own_bookkeeping = bookkeeping or (subprocedure in PLUGIN_OWN_CALLS
                                                   and is_plugin_project(target or ""))
-                children = self._call(subprocedure, target, names, own_bookkeeping, odd)
-            add(PlannedStep(path, name, names, depth, str(get("condition") or ""), project, children,
-                            bool(subprocedure), own_bookkeeping,
-                            own_bookkeeping and name in PLUGIN_OWN_STEPS and not subprocedure and plugin))
-        return tuple(planned)
+                children = self._call(subprocedure, target, path, depth + 1, own_bookkeeping, odd)
+            yield PlannedStep(path, name, depth, str(get("condition") or ""), project, children,
+                              bool(subprocedure), own_bookkeeping,
+                              own_bookkeeping and name in PLUGIN_OWN_STEPS and not subprocedure and plugin)
 
-    def _call(self, subprocedure: str, target: Optional[str], names: Tuple[str, ...],
+    def _call(self, subprocedure: str, target: Optional[str], path: str, depth: int,
               bookkeeping: bool, odd: bool) -> Tuple[PlannedStep, ...]:
         if target is None or "$[" in subprocedure:
             return ()  # [U] decided only when the job runs: the call is planned, its steps are not
         try:
-            return self.tree(target, subprocedure, names, bookkeeping, odd)
+            return self.tree(target, subprocedure, path + JOB_STEPS_JOINER, depth, bookkeeping, odd)
         except NotFound:  # the job will fail this call: it has no steps to plan
             return ()
 
@@ -178,9 +187,12 @@ class _ChainReader:
             return None
         job_id = str(details.get("jobId") or "")
         values = {name: readable(self.client, f"/jobs/{job_id}/{name}") for name in CHAIN_PROPERTIES}
-        facts = job_facts(details, values.get)
-        if is_restarted:
-            facts = _as_launched(facts, details, values)
+        # The job's tree is read for its steps and for its failure point: walked once, and its rows freed
+        # right after, not held through the rest of the plan.
+        with walked_once():
+            facts = job_facts(details, values.get)
+            if is_restarted:
+                facts = _as_launched(facts, details, values)
         self.labels.setdefault(facts.job_id, facts.label)
         return facts
 
@@ -218,21 +230,22 @@ def rule_settings(client: CommanderClient, new_parameters: Mapping[str, str]) ->
 def plan_restart(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
                  from_step: str = "") -> RestartPlan:
     """What a new job of `job`'s procedure with `new_parameters` (and the start step) will skip and run."""
-    # The restarted job's tree is read for its failure point and for its steps: walked once.
-    with no_cycle_collection(), walked_once():
+    with no_cycle_collection():
         return _plan(client, job, new_parameters, from_step)
 
 
 def _plan(client: CommanderClient, job: Mapping[str, Any], new_parameters: Mapping[str, str],
           from_step: str) -> RestartPlan:
     reader = _DefinitionReader(client)
-    tree = reader.tree(str(job.get("projectName") or ""), str(job.get("procedureName") or ""))
+    project, procedure = str(job.get("projectName") or ""), str(job.get("procedureName") or "")
+    reader.steps_of(project, procedure)  # read first, as before the plan streamed the tree
+    tree = reader.planned(project, procedure)  # planned as plan_lines goes: one top-level step at a time
     current = _new_job(job, reader.addressable, new_parameters, from_step)
     settings = rule_settings(client, new_parameters)
     chain = _ChainReader(client, job)
 
-    def decide_step(step: PlannedStep) -> Any:
-        return decide(step.names, PLANNED_ID + step.path, current, chain, settings)
+    def decide_step(step: PlannedStep, names: Tuple[str, ...]) -> Any:
+        return decide(names, PLANNED_ID + step.path, current, chain, settings)
 
     lines = plan_lines(tree, decide_step, chain.labels, settings.max_depth)
     return RestartPlan(job_id=str(job.get("jobId") or ""), job_name=job_label(job), lines=lines,

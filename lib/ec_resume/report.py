@@ -9,7 +9,7 @@ carry the condition at all, what a subprocedure call does as a whole, and the de
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .job_steps import no_cycle_collection, step_rows
 from .records import field, record_type
@@ -130,8 +130,7 @@ class PlannedStep:
 
     path: str
     name: str
-    names: Tuple[str, ...]  # from the top down
-    depth: int  # 0 for a top-level step
+    depth: int  # 0 for a top-level step; its names from the top down are made only for a decision
     condition: str  # the step's run condition as written ("" for none)
     project: str  # the project of the procedure the step belongs to
     children: Tuple[PlannedStep, ...] = ()
@@ -237,42 +236,62 @@ WORDS = {
 }
 
 
-def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Decision],
+def plan_lines(steps: Iterable[PlannedStep], decide: Callable[[PlannedStep, Tuple[str, ...]], Decision],
                labels: Mapping[str, str], max_depth: int = 0) -> List[PlanLine]:
-    """The plan's lines in job order: each step's own decision, and what a call does as a whole."""
-    lines: List[PlanLine] = []
-    add = lines.append
+    """The plan's lines in job order: each step's own decision, and what a call does as a whole.
+    `decide` takes the step and its names from the top down."""
+    planner = _LinePlanner(decide, labels, max_depth)
+    for step in steps:
+        planner.visit(step, ())
+    return planner.lines
 
-    def line(step: PlannedStep, action: str, reason: str, kind: str) -> PlanLine:
-        return PlanLine(step.path, step.name, step.depth, action, reason, kind, not step.children,
-                        not step.bookkeeping)
 
-    def skip_inside(step: PlannedStep, reason: str) -> None:
+def _line(step: PlannedStep, action: str, reason: str, kind: str) -> PlanLine:
+    return PlanLine(step.path, step.name, step.depth, action, reason, kind, not step.children,
+                    not step.bookkeeping)
+
+
+class _LinePlanner:
+    """plan_lines' walk. Methods, not nested functions: a nested function that calls itself is a reference
+    cycle, which kept every line (and the rule's jobs and their steps) for the cyclic collector to find."""
+
+    __slots__ = ("lines", "decide", "labels", "max_depth")
+
+    def __init__(self, decide: Callable[[PlannedStep, Tuple[str, ...]], Decision], labels: Mapping[str, str],
+                 max_depth: int) -> None:
+        self.lines: List[PlanLine] = []
+        self.decide, self.labels, self.max_depth = decide, labels, max_depth
+
+    def skip_inside(self, step: PlannedStep, reason: str) -> None:
+        add = self.lines.append
         for child in step.children:
             add(PlanLine(child.path, child.name, child.depth, SKIP, reason, INSIDE_SKIPPED_CALL,
                          not child.children, not child.bookkeeping))
             if child.children:
-                skip_inside(child, reason)
+                self.skip_inside(child, reason)
 
-    def own_decision(step: PlannedStep) -> Tuple[str, str, str]:
+    def own_decision(self, step: PlannedStep, names: Tuple[str, ...]) -> Tuple[str, str, str]:
         if step.ends_skipped:
             return SKIP, "EC-Resume's own step: it ends skipped (its summary says what it did)", PLUGIN_STEP
         if step.resumable:
-            decision = decide(step)
-            return (SKIP if decision.done else RUN), explain(decision, labels, max_depth), decision.kind.name
+            decision = self.decide(step, names)
+            return ((SKIP if decision.done else RUN), explain(decision, self.labels, self.max_depth),
+                    decision.kind.name)
         if step.condition.strip():
             return RUN, "not EC-Resume's run condition: its own condition decides afresh", OTHER_CONDITION
         return RUN, "no run condition: always runs", NO_CONDITION
 
-    def visit(step: PlannedStep) -> str:
-        action, reason, kind = own_decision(step)
-        lines.append(line(step, action, reason, kind))
+    def visit(self, step: PlannedStep, above: Tuple[str, ...]) -> str:
+        lines = self.lines
+        names = above + (step.name,)
+        action, reason, kind = self.own_decision(step, names)
+        lines.append(_line(step, action, reason, kind))
         if action == SKIP and step.children:  # a skipped call runs none of its steps
-            skip_inside(step, f"inside skipped {step.name}")
+            self.skip_inside(step, f"inside skipped {step.name}")
         if action == SKIP or not step.children:
             return action
         at = len(lines) - 1  # the call's line: replaced once its steps are planned
-        running = sum(1 for child in step.children if visit(child) == RUN)
+        running = sum(1 for child in step.children if self.visit(child, names) == RUN)
         count = sum(1 for child in step.children if not child.ends_skipped)
         # [U] A call whose steps are all skipped ends skipped itself (outcome roll-up).
         rollup = (f"all {count} of its steps skipped" if running == 0
@@ -281,12 +300,8 @@ def plan_lines(steps: Sequence[PlannedStep], decide: Callable[[PlannedStep], Dec
             reason = f"{reason}; {rollup}"
         else:
             reason, kind = rollup, CALL_STEPS
-        lines[at] = line(step, SKIP if running == 0 else RUN, reason, kind)
+        lines[at] = _line(step, SKIP if running == 0 else RUN, reason, kind)
         return lines[at].action
-
-    for step in steps:
-        visit(step)
-    return lines
 
 
 def render_plan(plan: RestartPlan) -> str:
@@ -298,6 +313,23 @@ def _rendered(plan: RestartPlan) -> str:
     header = (f"plan: restart of {plan.job_name} ({plan.job_id}); done outcomes: "
               f"{', '.join(sorted(plan.done_outcomes))}; rule: {plan.rule}; "
               f"jobs read: {', '.join(plan.chain)} (at most {plan.max_depth})")
-    rows = [["ACTION", "STEP", "REASON"]]
-    rows += [[line.action, INDENT * line.depth + line.name, line.reason] for line in plan.lines]
-    return "\n".join([header] + table(rows) + [plan.summary()]) + "\n"
+    # table()'s layout for the three columns, written straight from the lines (no row lists, no columns),
+    # the widths in one pass over them.
+    lines = plan.lines
+    width = len(INDENT)
+    first, second, deepest = len("ACTION"), len("STEP"), 0
+    for line in lines:
+        depth = line.depth
+        if len(line.action) > first:
+            first = len(line.action)
+        if width * depth + len(line.name) > second:
+            second = width * depth + len(line.name)
+        if depth > deepest:
+            deepest = depth
+    indents = [INDENT * depth for depth in range(deepest + 1)]
+    text = [header, f"{'ACTION'.ljust(first)}  {'STEP'.ljust(second)}  REASON"]
+    text += [f"{line.action.ljust(first)}  {(indents[line.depth] + line.name).ljust(second)}  {line.reason}"
+             .rstrip()
+             for line in lines]
+    text.append(plan.summary())
+    return "\n".join(text) + "\n"

@@ -125,3 +125,27 @@ def measure(top: int, rounds: int) -> Tuple[float, int, int]:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return median(times), lines, peak
+
+
+def _bare_walk(steps: List[Mapping[str, Any]], path: str, index: Dict[str, Tuple[Any, ...]]) -> None:
+    for step in steps:
+        here = path + str(step["stepName"])
+        index[here] = (step["outcome"], step.get("start"), step.get("finish"))
+        called = step.get("calledProcedure")
+        if called:
+            _bare_walk(called["jobStep"], here + "/jobSteps/", index)
+
+
+def measure_floor(top: int, rounds: int) -> float:
+    """The least any planner does with the same job: one pass over its steps that indexes one small
+    tuple per step by path, then frees it. Median CPU seconds; the control for the planner's ratio."""
+    server = MemoryServer(top)
+    times = []
+    for _ in range(rounds):
+        gc.collect()
+        start = time.process_time()
+        index: Dict[str, Tuple[Any, ...]] = {}
+        _bare_walk(server.job["jobStep"], "", index)
+        del index
+        times.append(time.process_time() - start)
+    return median(times)

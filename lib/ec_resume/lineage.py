@@ -12,7 +12,7 @@ planner read so that what ran after the failure runs again. A job without them r
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from .client import CommanderClient
 from .records import field, record_type
@@ -53,6 +53,17 @@ def _label(client: CommanderClient, job_id: str) -> str:
     return (client.get_property(f"/jobs/{job_id}/jobName") or "").strip() or job_id
 
 
+def lineage_reads(ahead: Any, new_job_id: str, old_job_id: str) -> List[Any]:
+    """What record_lineage(client, new_job_id, old_job_id, LINK) reads, as reads ahead of a
+    prefetch.Prefetched `ahead`: so that, with the writes held, it takes no round trip of its own (the
+    create of the entry goes in the batch of writes, see Prefetched.create_property)."""
+    return [ahead.property_read(ec_resume_path(old_job_id, "chainRoot")),
+            ahead.property_read(f"/jobs/{old_job_id}/jobName"),
+            ahead.property_read(ec_resume_path(old_job_id, f"resumedBy/{new_job_id}"), expand=False),
+            ahead.properties_read(f"/jobs/{old_job_id}/report-urls"),
+            ahead.property_read(f"/jobs/{new_job_id}/jobName")]
+
+
 def record_lineage(client: CommanderClient, new_job_id: str, old_job_id: str, how: str) -> None:
     """Write the lineage of `new_job_id` resuming `old_job_id` on both jobs. Idempotent.
 
@@ -71,7 +82,14 @@ def record_lineage(client: CommanderClient, new_job_id: str, old_job_id: str, ho
     entry = ec_resume_path(old_job_id, f"resumedBy/{new_job_id}")
     if how == LINK:
         # Create, never set: a read-then-write would race the launcher's own write and could replace
-        # "RestartJob" or "ec-resume" with "link".
+        # "RestartJob" or "ec-resume" with "link". A client holding its writes (CreateRestartLink's) may
+        # hold the create too, when it read the entry missing: then the create goes in the batch of
+        # writes, and the moved link with it. The create is the server's own there as well: a name
+        # taken by then is refused and nothing is overwritten ([U] a serial batch runs each request in
+        # its own transaction and answers it on its own, so the others still run: xml_batch.py, and the
+        # batch API's documentation as the emulator's README reads it). Only the "Resumed by" link
+        # differs in that race: it is moved by this step too, to this job, as the launcher that took
+        # the name moves it.
         if not client.create_property(entry, how):
             return
     else:

@@ -6,25 +6,31 @@ each with the job whose session sent it. bench/link_calls.py and bench/plan_call
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 from conftest import RUN_CONDITION, find_step, unique
 from restart_support import (
     PLUGIN,
+    RESTARTER,
     Cli,
     cli_env,
     follow_restart_link,
+    launched_by,
     plugin_setting,
     raw_property,
     report_urls,
+    run_restart_job,
 )
 
-LINK_STEP_TRIPS = 4  # settings batch, getJobDetails, what the job names in one batch, the writes
-LINK_STEP_TRIPS_RESUMED = 7  # and the job it resumes: its record, and the lineage written on it
+# Settings batch, getJobDetails, what the job names in one batch, the writes; in a job that resumes
+# another too: the job it resumes and the lineage's reads go in the third, the lineage's writes (the create
+# of resumedBy/<job> among them) in the fourth.
+LINK_STEP_TRIPS = 4
 
 
-def _procedure(api: Any, parameters: int) -> str:
+def _procedure(api: Any, parameters: int, steps: str = "    step 'work', command: 'true'\n") -> str:
     project = unique("Counts")
     extra = "".join(f"    formalParameter 'p{n}', defaultValue: 'v{n}', type: 'entry'\n"
                     for n in range(1, parameters))
@@ -32,12 +38,19 @@ def _procedure(api: Any, parameters: int) -> str:
 project '{project}', {{
   procedure 'Main', {{
     formalParameter 'jobToRestart', defaultValue: '', type: 'entry'
-{extra}    step 'work', command: 'true'
-    step 'restart links', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'
+{extra}{steps}    step 'restart links', subprocedure: 'CreateRestartLink', {PLUGIN}, alwaysRun: '1'
   }}
+{RESTARTER}
 }}
 """)
     return project
+
+
+def _resumable_steps(flag: Path) -> str:
+    """Two steps under the run condition, the second failing until `flag` exists: a resumed job skips the
+    first, so the plan in its summary follows the chain back to the job it resumes."""
+    return (f"    step 'done', command: 'true', condition: '{RUN_CONDITION}'\n"
+            f"    step 'work', command: 'test -f {flag.as_posix()}', condition: '{RUN_CONDITION}'\n")
 
 
 def _trips(api: Any, job: Dict[str, Any]) -> int:
@@ -58,14 +71,42 @@ def test_a_create_restart_link_step_takes_four_round_trips_whatever_the_paramete
 
 
 @pytest.mark.emulator_only
-def test_the_link_step_of_a_resumed_job_takes_a_bounded_number_of_round_trips(api, server, ec_resume):
-    project = _procedure(api, 10)
+@pytest.mark.parametrize("parameters", [1, 10, 100])
+def test_the_link_step_of_a_resumed_job_takes_as_many_round_trips_as_a_first_job(api, server, ec_resume,
+                                                                                   tmp_path, parameters):
+    project = _procedure(api, parameters, _resumable_steps(tmp_path / "fixed"))
     first = api.run_and_wait(project, "Main", {})
+    assert first["outcome"] == "error"
+    (tmp_path / "fixed").touch()
     api.control("DELETE", "requests")
     second = follow_restart_link(api, server, report_urls(api, first["jobId"])["Restart this job"])
-    assert find_step(second, "restart links", "createRestartLink")["outcome"] == "success"
-    assert _trips(api, second) <= LINK_STEP_TRIPS_RESUMED
+    assert second["outcome"] == "success"
+    assert find_step(second, "done")["outcome"] == "skipped"
+    assert _trips(api, second) == LINK_STEP_TRIPS, parameters
+    assert raw_property(api, f"/jobs/{first['jobId']}/ec_resume/resumedBy/{second['jobId']}") == "link"
     assert report_urls(api, first["jobId"]).get(f"Resumed by {second['jobName']}")
+    assert report_urls(api, second["jobId"]).get(f"Resumes {first['jobName']}")
+    summary = raw_property(api, "summary",
+                           jobStepId=find_step(second, "restart links", "createRestartLink")["jobStepId"])
+    assert f"This job resumes {first['jobName']}." in (summary or ""), summary
+
+
+@pytest.mark.emulator_only
+def test_the_link_step_of_a_job_restart_job_launched_keeps_its_word_in_four_round_trips(api, ec_resume,
+                                                                                         tmp_path):
+    project = _procedure(api, 10, _resumable_steps(tmp_path / "fixed"))
+    first = api.run_and_wait(project, "Main", {})
+    later_link = unique("later")
+    api.call("setProperty", propertyName=f"/jobs/{first['jobId']}/report-urls/Resumed by {later_link}",
+             value="/somewhere")  # an older "Resumed by" link, which the lineage moves
+    (tmp_path / "fixed").touch()
+    api.control("DELETE", "requests")
+    second = launched_by(api, run_restart_job(api, project, first["jobId"]))
+    assert second["outcome"] == "success"
+    assert _trips(api, second) == LINK_STEP_TRIPS
+    assert raw_property(api, f"/jobs/{first['jobId']}/ec_resume/resumedBy/{second['jobId']}") == "RestartJob"
+    back = [name for name in report_urls(api, first["jobId"]) if name.startswith("Resumed by ")]
+    assert back == [f"Resumed by {second['jobName']}"], back
 
 
 PLAN_TRIPS = 3  # login, getJobDetails, one batch of what the plan reads

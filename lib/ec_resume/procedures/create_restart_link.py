@@ -13,10 +13,12 @@ Runs as the last (alwaysRun) step of a user's procedure, and in order:
    jobToRestart could not be used, and what a restart of it would do. The work is done by then: a
    summary that cannot be written is a warning in the log, not a failed step.
 
-Round trips, whatever the number of parameters or steps: one XML batch of the settings it reads
-(`first_reads`; the timeout setting among them, before any other call), getJobDetails, one batch of what
-the plan and the links read (`prefetch.plan_reads`), and one batch of every write. The bootstrap takes
-the agent code's digest from the step's command.
+Round trips, whatever the number of parameters or steps, in a job that resumes another as in one that
+does not: one XML batch of the settings it reads (`first_reads`; the timeout setting among them, before
+any other call), getJobDetails, one batch of what the plan, the links and the lineage read
+(`prefetch.plan_reads`, `lineage.lineage_reads`), and one batch of every write, the create of the old
+job's `resumedBy/<this job>` among them. A jobToRestart given by name rather than id costs the lineage
+a few more. The bootstrap takes the agent code's digest from the step's command.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
 from ..client import NotFound
 from ..job_steps import actual_parameters
-from ..lineage import LINK, record_lineage, write_failure_point
+from ..lineage import LINK, lineage_reads, record_lineage, write_failure_point
 from ..planning import plan_restart
 from ..plugin_settings import LINK_RUN_NOW, SETTINGS, TIMEOUT, link_runs_now
-from ..prefetch import Prefetched, plan_reads
+from ..prefetch import Prefetched, job_to_restart, plan_reads
 from ..records import field, record_type
 from ..restart_link import (
     DEFAULT_TEMPLATE,
@@ -208,7 +210,8 @@ def run(client: Any, env: Mapping[str, str], out: TextIO) -> int:
     if not project or not procedure:
         raise BadInput(f"job {job_id} names no project or procedure: expected a procedure job")
     if isinstance(client, Prefetched):
-        client.fetch(plan_reads(client, job))
+        ref = job_to_restart(job)
+        client.fetch(plan_reads(client, job) + (lineage_reads(client, job_id, ref) if ref else []))
         client.hold_writes()
     write_failure_point(client, job_id, failure_point(job))
     resumes, why = resumed_job(client, job)

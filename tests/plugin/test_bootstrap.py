@@ -3,6 +3,7 @@ against a tiny stdlib HTTP server that serves resume/agentCodeDigest and resume/
 
 from __future__ import annotations
 
+import ast
 import base64
 import concurrent.futures
 import hashlib
@@ -93,13 +94,16 @@ def server(agent_code: tuple[bytes, str]) -> Iterator[PropertyServer]:
     fake.httpd.server_close()
 
 
-def run_step(server: Any, plugins_dir: Path, module: str = "fakeagent.hello", **env_extra: str):
-    """Run a step command the way CreateRestartLink's is built: the bootstrap, then one call. `server`
-    is anything with a `port` on 127.0.0.1; `env_extra` adds to or overrides the step's environment."""
+def run_step(server: Any, plugins_dir: Path, module: str = "fakeagent.hello", digest: str = "",
+             **env_extra: str):
+    """Run a step command the way CreateRestartLink's is built: the bootstrap, then one call (with the
+    agent code's digest, as the step's command expands it, when `digest` is given). `server` is anything
+    with a `port` on 127.0.0.1; `env_extra` adds to or overrides the step's environment."""
     source = (ROOT / "dsl/properties/resume/bootstrap.py").read_text()
     bootstrap = source.replace("@PLUGIN_NAME@", PLUGIN_NAME)
     script = plugins_dir.parent / "step_command.py"
-    script.write_text(bootstrap + f"\nrun_plugin_module({module!r})\n")
+    call = f"run_plugin_module({module!r}, {digest!r})" if digest else f"run_plugin_module({module!r})"
+    script.write_text(bootstrap + "\n" + call + "\n")
     env = {"COMMANDER_SERVER": f"127.0.0.1:{server.port}", "COMMANDER_SECURE": "0",
            "COMMANDER_SESSIONID": SESSION, "COMMANDER_JOBSTEPID": STEP_ID,
            "COMMANDER_PLUGINS": str(plugins_dir), "COMMANDER_JOBID": "job-1", "PATH": "/usr/bin:/bin",
@@ -240,6 +244,116 @@ def test_many_steps_starting_at_once_on_a_fresh_agent_all_load_the_code(tmp_path
         fake.httpd.server_close()
     assert [(r.returncode, r.stdout) for r in results] == [(0, "loaded late\n")] * 16, [
         r.stderr[-500:] for r in results if r.returncode]
+
+
+def unpacked(plugins_dir: Path, digest: str) -> Path:
+    return plugins_dir / PLUGIN_NAME / "agent" / f"ec_resume-{digest}"
+
+
+def test_the_loader_compiles_and_is_lint_clean():
+    """The loader is a string in the bootstrap, compiled only when a step needs it: it must compile on
+    the oldest Python the agent supports and pass the same lint as the rest of the tree."""
+    namespace: dict[str, Any] = {}
+    exec(compile((ROOT / "dsl/properties/resume/bootstrap.py").read_text(), "bootstrap", "exec"), namespace)
+    loader = namespace["_ECR_LOADER"]
+    ast.parse(loader, "loader", feature_version=(3, 8))
+    compile(loader, "loader", "exec")
+    assert "$[" not in loader and "'''" not in loader
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache",
+                           "--config", "builtins = ['_ecr_intact', '_ECR_FILES']",
+                           "--stdin-filename", str(ROOT / "dsl/properties/resume/loader.py"), "-"],
+                          input=loader, capture_output=True, text=True, cwd=ROOT)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_an_unpacked_folder_is_used_without_asking_the_server(server, agent_code, tmp_path):
+    """With the digest in the step's command and the code unpacked whole, a step asks the server nothing
+    before its module runs: here the server is gone by then."""
+    archive, digest = agent_code
+    plugins = tmp_path / "plugins"
+    assert run_step(server, plugins, digest=digest).returncode == 0
+    assert (unpacked(plugins, digest) / ".files").read_text().splitlines()[0] == digest
+    hits = dict(server.hits)
+    with socket.socket() as closed:  # a port that nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        gone = closed.getsockname()[1]
+    result = run_step(server, plugins, digest=digest, COMMANDER_SERVER=f"127.0.0.1:{gone}")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "hello from the agent code\n", "")
+    assert dict(server.hits) == hits
+
+
+@pytest.mark.parametrize("damage", ["edited", "truncated", "deleted", "list removed", "older list"])
+def test_an_unpacked_folder_that_is_not_whole_is_unpacked_again(server, agent_code, tmp_path, damage):
+    """A file of the unpacked code changed, cut, or gone, or a folder without the list this bootstrap
+    writes (an older one's): the step unpacks the checked zip again and runs the real code."""
+    archive, digest = agent_code
+    plugins = tmp_path / "plugins"
+    assert run_step(server, plugins, digest=digest).returncode == 0
+    folder = unpacked(plugins, digest)
+    hello = folder / "fakeagent" / "hello.py"
+    if damage == "edited":  # the same size: only its modification time tells
+        text = hello.read_text()
+        hello.write_text(text.replace("hello", "HELLO"))
+    elif damage == "truncated":
+        hello.write_text("")
+    elif damage == "deleted":
+        hello.unlink()
+    elif damage == "list removed":
+        (folder / ".files").unlink()
+    else:
+        (folder / ".files").unlink()
+        older = hashlib.sha256(hello.read_bytes()).hexdigest() + " fakeagent/hello.py"
+        (folder / ".sums").write_text(digest + "\n" + older + "\n")
+    shutil.rmtree(folder / "fakeagent" / "__pycache__", ignore_errors=True)
+    result = run_step(server, plugins, digest=digest)
+    assert (result.returncode, result.stdout) == (0, "hello from the agent code\n"), result.stderr
+    assert server.hits[CODE_PATH] == 1  # the zip on the agent still matched its digest
+    assert (folder / ".files").read_text().splitlines()[0] == digest
+    assert not [p for p in folder.parent.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.fixture
+def talking_code(tmp_path: Path) -> tuple[bytes, str]:
+    """Modules whose main() writes much and ends in the ways a step's code can end."""
+    package = tmp_path / "lib" / "fakeagent"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "much.py").write_text(  # no flush of its own: the bootstrap's exit must not lose any of it
+        "import sys\n\ndef main():\n    for i in range(20000):\n        print('line', i)\n"
+        "    sys.stderr.write('to stderr')\n    return 3\n")
+    (package / "exits.py").write_text("import sys\n\ndef main():\n    sys.exit('stopped: bad input')\n")
+    (package / "none.py").write_text("def main():\n    print('done', end='')\n")
+    (package / "raises.py").write_text("def main():\n    raise RuntimeError('an agent bug')\n")
+    return build_agent_code(package)
+
+
+@pytest.mark.parametrize("module, code, out, err", [
+    ("much", 3, "".join(f"line {i}\n" for i in range(20000)), "to stderr"),
+    ("exits", 1, "", "stopped: bad input\n"),
+    ("none", 0, "done", ""),
+])
+def test_a_step_ends_with_its_code_and_all_its_output(talking_code, tmp_path, module, code, out, err):
+    archive, digest = talking_code
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    try:
+        for _ in range(2):  # the first run unpacks; the second takes the usual path
+            result = run_step(fake, tmp_path / "plugins", f"fakeagent.{module}", digest=digest)
+            assert (result.returncode, result.stdout, result.stderr) == (code, out, err)
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
+
+
+def test_an_uncaught_error_in_the_code_is_its_traceback_and_exit_code_1(talking_code, tmp_path):
+    archive, digest = talking_code
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    try:
+        result = run_step(fake, tmp_path / "plugins", "fakeagent.raises", digest=digest)
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "RuntimeError: an agent bug"
 
 
 # ------------------------------------------------------------------- the bootstrap's own HTTP exchange

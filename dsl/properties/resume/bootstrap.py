@@ -1,26 +1,108 @@
 # EC-Resume agent bootstrap (@PLUGIN_NAME@): standard library only, python3 >= 3.8, safe under -I -S.
 #
 # A plugin step's command is this property followed by one call, e.g.
-#     run_plugin_module("ec_resume.procedures.create_restart_link")
-# It loads the plugin's agent code once per plugin build and caches it on the agent (every server read
-# bounded: 30 s in all, retries included, or COMMANDER_TIMEOUT):
-#   1. read resume/agentCodeDigest of the plugin project over REST (the sha256 of the code zip), unless
-#      the call gives it: run_plugin_module(module, digest), the digest being the expansion of that
-#      property in the step's command, which saves the step a round trip;
-#   2. use <COMMANDER_PLUGINS or the temp dir>/@PLUGIN_NAME@/agent/ec_resume-<digest>.zip if its bytes
-#      still match that digest; otherwise fetch resume/agentCode (base64), check the digest, and write
-#      the cache atomically (temp file, then os.replace) so concurrent steps never see half a file;
-#   3. unpack the zip beside itself once (ec_resume-<digest>/, each file's sha256 in its .sums, checked on
-#      every run), so that Python keeps the modules it compiled there and later steps do not compile
-#      them again; put that folder (or the zip, when it cannot be) first on sys.path and run main().
-# It duplicates a little of ec_resume.client on purpose: it is what loads that code. Its one kind of
-# request, a GET of a property, is written on a socket (HTTP/1.0, read up to its Content-Length), so that
-# a step's first run does not import urllib.request; urllib serves it only through a proxy that the
+#     run_plugin_module("ec_resume.procedures.create_restart_link", "<sha256 of the agent code>")
+# the digest being the expansion of resume/agentCodeDigest in the step's command. The plugin's agent code
+# is loaded once per plugin build and cached on the agent:
+#   1. the step's usual path, below: if <COMMANDER_PLUGINS or the temp dir>/@PLUGIN_NAME@/agent/
+#      ec_resume-<digest>/ is whole (every file in its .files list with the size and modification time
+#      it was unpacked with, as Python checks the bytecode it caches there), import from it and run main();
+#   2. otherwise the loader (_ECR_LOADER, further down), with every server read bounded (30 s in all,
+#      retries included, or COMMANDER_TIMEOUT): read resume/agentCodeDigest of the plugin project over
+#      REST when the call did not give it; use ec_resume-<digest>.zip beside that folder if its bytes
+#      still match the digest, else fetch resume/agentCode (base64), check the digest and write the zip
+#      atomically (a temp file, then os.replace); unpack it into a temp folder renamed into place, so
+#      that concurrent steps never see half of it; run main() from that folder (from the zip itself when
+#      the folder cannot be made).
+# The loader is a string compiled only when it is needed: Python compiles a step's whole script before it
+# runs it, and compiling the loader cost every plugin step about 5 ms. A step ends by os._exit once its
+# output is flushed, without the interpreter's teardown of a hundred modules (another 5 ms): the agent
+# code starts no threads and registers nothing to run at exit.
+# The loader duplicates a little of ec_resume.client on purpose: it is what loads that code. Its one kind
+# of request, a GET of a property, is written on a socket (HTTP/1.0, read up to its Content-Length), so
+# that a step's first run does not import urllib.request; urllib serves it only through a proxy that the
 # environment names (http_proxy, https_proxy).
 # The session id is sent as a cookie and never printed. Nothing here may contain a property reference,
 # because the server expands this text before the step runs.
 
+_ECR_FILES = ".files"  # in an unpacked folder: its digest, then "<size> <mtime_ns> <name>" per file
 
+
+def _ecr_intact(folder, digest):
+    """Whether `folder` holds the agent code of `digest` whole, as it was unpacked from the checked zip."""
+    import os
+
+    try:
+        with open(os.path.join(folder, _ECR_FILES), encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        if len(lines) < 2 or lines[0] != digest:
+            return False
+        for line in lines[1:]:
+            size, mtime, name = line.split(" ", 2)
+            info = os.stat(os.path.join(folder, name))
+            if info.st_size != int(size) or info.st_mtime_ns != int(mtime):
+                return False
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _ecr_ready(digest):
+    """The unpacked folder of the agent code `digest` where a step of this agent left it whole, else ""."""
+    import os
+
+    if len(digest) != 64 or digest.strip("0123456789abcdef"):
+        return ""  # not given, or not expanded: the loader reads it
+    env = os.environ
+    temp = [env.get(name, "").strip() for name in ("TMPDIR", "TEMP", "TMP")] + ["/tmp"]
+    for root in (env.get("COMMANDER_PLUGINS", "").strip(), next(name for name in temp if name)):
+        folder = os.path.join(root, "@PLUGIN_NAME@", "agent", "ec_resume-" + digest)
+        if root and _ecr_intact(folder, digest):
+            return folder
+    return ""
+
+
+def _ecr_exit(main):
+    """End the process with the exit code of main(), as sys.exit would, once its output is flushed."""
+    import os
+    import sys
+
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        sys.stderr.write(str(code) + "\n")
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # as the interpreter does when it cannot flush stdout at exit
+    os._exit(code)
+
+
+def run_plugin_module(module_name, digest=""):
+    """Load the plugin's agent code and exit with the code of module_name's main(). `digest`: the agent
+    code's sha256 as the step's command expanded it, or "" to read it from the server."""
+    import sys
+
+    digest = digest.strip().lower()
+    folder = _ecr_ready(digest)
+    if not folder:
+        loader = {"__name__": "ec_resume_bootstrap_loader", "_ecr_intact": _ecr_intact,
+                  "_ECR_FILES": _ECR_FILES}
+        exec(compile(_ECR_LOADER, "EC-Resume bootstrap loader", "exec"), loader)
+        folder = loader["_ecr_unpacked"](loader["_ecr_agent_zip"](digest))
+    sys.path.insert(0, folder)
+    __import__(module_name)
+    _ecr_exit(sys.modules[module_name].main)
+
+
+# What a step runs when its agent code is not unpacked yet (or no longer whole), compiled only then.
+_ECR_LOADER = r'''
 def _ecr_fail(message):
     import sys
 
@@ -89,7 +171,9 @@ def _ecr_http_get(base_url, secure, target, headers, wait):
     authority = base_url.split("://", 1)[1]
     host, _, port = authority.rpartition(":")
     host = host.strip("[]")  # an IPv6 address is written [addr]:port
-    sock = socket.create_connection((host, int(port)), timeout=left())
+    # bytes, so that Python does not import the "idna" codec for an ASCII name (about 1.5 ms)
+    sock = socket.create_connection((host.encode("ascii") if host.isascii() else host, int(port)),
+                                    timeout=left())
     try:
         if secure:
             sock = _ecr_tls_context().wrap_socket(sock, server_hostname=host)
@@ -334,9 +418,7 @@ def _ecr_agent_zip(given=""):
             handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
             try:
                 with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
+                    out.write(data)  # no fsync: a torn file fails its digest check and is fetched again
                 os.replace(temp, cached)
             except BaseException:
                 if os.path.exists(temp):
@@ -349,34 +431,15 @@ def _ecr_agent_zip(given=""):
 
 
 def _ecr_unpacked(cached):
-    """The agent code unpacked beside its checked zip, every file matching the sums written with it; the
-    zip itself when the folder cannot be made (a read-only cache) or a file in it no longer matches."""
-    import hashlib
+    """The agent code unpacked beside its checked zip, as _ecr_intact checks it; the zip itself when the
+    folder cannot be made (a read-only cache)."""
     import os
+    import zipfile
 
     folder = cached[: -len(".zip")]
     digest = os.path.basename(folder)[len("ec_resume-"):]
-    sums = os.path.join(folder, ".sums")
-
-    def intact():
-        try:
-            with open(sums, encoding="utf-8") as handle:
-                lines = handle.read().splitlines()
-            if not lines or lines[0] != digest:
-                return False
-            for line in lines[1:]:
-                want, name = line.split(" ", 1)
-                with open(os.path.join(folder, name), "rb") as handle:
-                    if hashlib.sha256(handle.read()).hexdigest() != want:
-                        return False
-            return True
-        except (OSError, ValueError):
-            return False
-
-    if intact():
+    if _ecr_intact(folder, digest):
         return folder
-    import zipfile
-
     temp = ""
     try:
         temp = _ecr_part_name(os.path.dirname(cached))
@@ -385,20 +448,20 @@ def _ecr_unpacked(cached):
         with zipfile.ZipFile(cached) as archive:
             for name in archive.namelist():
                 parts = name.split("/")
-                if name.endswith("/") or name.startswith("/") or ".." in parts:
+                if name.endswith("/") or name.startswith("/") or ".." in parts or "\n" in name:
                     continue
-                data = archive.read(name)
                 target = os.path.join(temp, *parts)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(target, "wb") as out:
-                    out.write(data)
-                lines.append(hashlib.sha256(data).hexdigest() + " " + name)
-        with open(os.path.join(temp, ".sums"), "w", encoding="utf-8") as out:
+                    out.write(archive.read(name))
+                info = os.stat(target)  # a rename keeps it: what _ecr_intact compares
+                lines.append(str(info.st_size) + " " + str(info.st_mtime_ns) + " " + name)
+        with open(os.path.join(temp, _ECR_FILES), "w", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
         if os.path.isdir(folder):
-            if intact():  # another step unpacked it meanwhile, and may be importing from it: keep it
+            if _ecr_intact(folder, digest):  # another step unpacked it meanwhile, and may import from it
                 return folder
-            _ecr_remove_tree(folder)  # one that no longer matches its sums
+            _ecr_remove_tree(folder)  # one that no longer matches its list, or from an older bootstrap
         os.rename(temp, folder)  # another step may have won the race: its folder is as good
         temp = ""
     except (OSError, zipfile.BadZipFile):
@@ -406,21 +469,11 @@ def _ecr_unpacked(cached):
     finally:
         if temp:
             _ecr_remove_tree(temp)
-    return folder if intact() else cached
+    return folder if _ecr_intact(folder, digest) else cached
 
 
 def _ecr_remove_tree(folder):
     import shutil  # only on this rare path: shutil costs a first run about 1.5 ms
 
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def run_plugin_module(module_name, digest=""):
-    """Load the plugin's agent code and exit with the code of module_name's main(). `digest`: the agent
-    code's sha256 as the step's command expanded it, or "" to read it from the server."""
-    import importlib
-    import sys
-
-    sys.path.insert(0, _ecr_unpacked(_ecr_agent_zip(digest)))
-    module = importlib.import_module(module_name)
-    sys.exit(module.main() or 0)
+'''

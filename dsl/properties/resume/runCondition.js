@@ -35,11 +35,13 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
         }
     }
 
+    // Each name is read once: every read is a call into the server.
     function nameOf(step) {
-        if (!step || step.stepName === undefined || step.stepName === null) {
+        var name = step ? step.stepName : undefined;
+        if (name === undefined || name === null) {
             return "";
         }
-        return String(step.stepName);
+        return String(name);
     }
 
     function isOdd(name) {
@@ -71,12 +73,14 @@ $[/javascript // EC-Resume run condition (the resume rule, version 2): "false" s
     function stepPath() {
         var names = new Array();
         var step = myJobStep;
-        while (nameOf(step) !== "") {
-            if (names.length >= MAX_NESTING || isOdd(nameOf(step))) {
+        var name = nameOf(step);
+        while (name !== "") {
+            if (names.length >= MAX_NESTING || isOdd(name)) {
                 return "";
             }
-            names.unshift(nameOf(step));
+            names.unshift(name);
             step = step.parent;
+            name = nameOf(step);
         }
         // (U) myJobStep.jobStepId is the step's id; /myJobStep/jobStepId is asked when it is not there.
         var id = trimmed(myJobStep.jobStepId);

@@ -12,8 +12,11 @@ import pytest
 from ec_resume.client_errors import RequestRefused
 from ec_resume.lineage import CLI, LINK, RESTART_JOB, lineage_reads, read_lineage, record_lineage
 from ec_resume.prefetch import Prefetched, may_overlap
-from ec_resume.xml_batch import _append, element_value
+from ec_resume.xml_batch import element_value
 from fake_commander import FakeCommander
+from lxml import etree
+
+from commander_emulator.xml_codec import append_value
 
 OLD, NEW = "1", "2"
 ENTRY = f"/jobs/{OLD}/ec_resume/resumedBy/{NEW}"
@@ -47,17 +50,17 @@ class BatchingFake(FakeCommander):
         if self.between is not None and any(not api.startswith("get") for _, api, _ in requests):
             self.between()
             self.between = None
-        root = ElementTree.Element("responses")
+        root = etree.Element("responses")  # written by the server's rule (xml_codec), read by the agent's
         for request_id, api, args in requests:
             name, value = self._answer(api, args if isinstance(args, dict) else {})
             if name == "error":
-                error = ElementTree.SubElement(root, "error", {"requestId": request_id})
-                _append(error, "code", value)
-                _append(error, "message", value)
+                error = etree.SubElement(root, "error", requestId=request_id)
+                append_value(error, "code", value)
+                append_value(error, "message", value)
             else:
-                response = ElementTree.SubElement(root, "response", {"requestId": request_id})
-                _append(response, name, value)
-        return ElementTree.tostring(root)
+                response = etree.SubElement(root, "response", requestId=request_id)
+                append_value(response, name, value)
+        return etree.tostring(root)
 
     def _answer(self, api: str, args: Dict[str, Any]) -> Any:
         path = str(args.get("propertyName") or args.get("path") or "")

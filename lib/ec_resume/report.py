@@ -8,12 +8,26 @@ carry the condition at all, what a subprocedure call does as a whole, and the de
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from .job_steps import no_cycle_collection, step_rows
 from .records import field, record_type
 from .resume_rule import Decision, Reason, is_plugin_project
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
 # ResumableStep names it through /myProject, which only means EC-Resume inside the plugin's project.
@@ -32,18 +46,27 @@ def job_label(job: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------- durations
 
 
+# The datetime module, imported by the first parse_time: only a status shows durations, and the import
+# would cost over 1 ms of every CreateRestartLink step, which imports this module for its plan. Kept here
+# because an import statement in parse_time would double its cost for each step of a status.
+_datetime: Any = None
+
+
 def parse_time(text: Any) -> Optional[datetime]:
     """CD/RO's timestamps ("2024-01-31T12:34:56.789Z" [U]); None for anything else."""
+    global _datetime
     if not isinstance(text, str) or not text.strip():
         return None
+    if _datetime is None:
+        import datetime as _datetime
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(value)
+        moment = _datetime.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=_datetime.timezone.utc)
 
 
 def format_seconds(seconds: float) -> str:

@@ -95,7 +95,7 @@ def server(agent_code: tuple[bytes, str]) -> Iterator[PropertyServer]:
 
 
 def run_step(server: Any, plugins_dir: Path, module: str = "fakeagent.hello", digest: str = "",
-             **env_extra: str):
+             flags: tuple[str, ...] = ("-I", "-S"), **env_extra: str):
     """Run a step command the way CreateRestartLink's is built: the bootstrap, then one call (with the
     agent code's digest, as the step's command expands it, when `digest` is given). `server` is anything
     with a `port` on 127.0.0.1; `env_extra` adds to or overrides the step's environment."""
@@ -108,7 +108,7 @@ def run_step(server: Any, plugins_dir: Path, module: str = "fakeagent.hello", di
            "COMMANDER_SESSIONID": SESSION, "COMMANDER_JOBSTEPID": STEP_ID,
            "COMMANDER_PLUGINS": str(plugins_dir), "COMMANDER_JOBID": "job-1", "PATH": "/usr/bin:/bin",
            **env_extra}
-    return subprocess.run([sys.executable, "-I", "-S", str(script)], env=env, capture_output=True,
+    return subprocess.run([sys.executable, *flags, str(script)], env=env, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -187,6 +187,23 @@ def test_the_real_agent_package_loads_on_a_bare_interpreter(tmp_path):
     assert result.stderr.startswith("CreateRestartLink: the server refused a request: [NoSuchProperty]")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert fake.hits["linkName"] == 1 and fake.hits["runAllLinkName"] == 1
+
+
+def test_the_agent_code_keeps_its_bytecode_where_the_environment_says_to_write_none(tmp_path):
+    """PYTHONDONTWRITEBYTECODE is common in container images; in its own unpacked folder the agent code
+    keeps the bytecode it compiled anyway, or every later step would compile every module again."""
+    archive, digest = build_agent_code(ROOT / "lib" / "ec_resume")
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    plugins = tmp_path / "plugins"
+    try:
+        result = run_step(fake, plugins, "ec_resume.procedures.create_restart_link", digest=digest,
+                          flags=("-S",), PYTHONDONTWRITEBYTECODE="1")
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
+    assert result.stderr.startswith("CreateRestartLink: the server refused a request: [NoSuchProperty]")
+    kept = {p.name.split(".")[0] for p in (unpacked(plugins, digest) / "ec_resume" / "__pycache__").iterdir()}
+    assert {"client", "planning", "prefetch", "restart_link"} <= kept
 
 
 def test_a_server_that_never_answers_fails_the_step_within_its_timeout(silent_server, tmp_path):

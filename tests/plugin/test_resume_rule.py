@@ -4,6 +4,7 @@ tree; the settings as the run condition reads them; the failure point."""
 
 from __future__ import annotations
 
+import re
 from typing import Callable, List, Optional
 
 import pytest
@@ -23,7 +24,10 @@ from ec_resume.resume_rule import (
     parse_max_depth,
     parse_rule,
     settings_for,
+    usable_job,
 )
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tests.plugin.run_condition_cases import (
     CASES,
@@ -137,6 +141,40 @@ def test_done_outcomes_depth_and_rule_are_read_as_the_run_condition_reads_them()
     assert [parse_max_depth(text) for text in unparsable] == [DEFAULT_MAX_DEPTH] * len(unparsable)
     assert [parse_rule(text) for text in ("perStep", " PERSTEP ", "per step")] == [RULE_PER_STEP] * 3
     assert [parse_rule(text) for text in ("", None, "afterFailure", "per-step")] == [RULE_AFTER_FAILURE] * 4
+
+
+# The regular expressions the rule used: str methods and sets took their place, so that a step need not
+# compile them. Text that is near the edge of each: ASCII and other letters and digits, white space.
+REFERENCE, DIGITS, WHITE_SPACE = r"[A-Za-z0-9_][A-Za-z0-9_.:-]*\Z", r"[0-9]+", r"\s+"
+ODD = "\u212a\u0131\u00e9\u0663\u00b2\u00a0\u2028\u3000\x1c\x85\ufeff"  # letters, digits, spaces beyond ASCII
+NEAR = st.text(st.one_of(st.characters(max_codepoint=0x7f), st.sampled_from(ODD)))
+
+
+@given(NEAR)
+@example("e" * 10240)
+@example("a\n")
+@example("-1")
+@example(".job_1")
+@example("a.b:c-d_9")
+def test_a_job_reference_is_what_the_regular_expression_matched(text: str) -> None:
+    current = JobFacts(job_id="current")
+    _, reason = usable_job(text, current, lambda ref: None)
+    matched = bool(re.match(REFERENCE, text.strip()))
+    assert reason == (Reason.JOB_NOT_FOUND if matched else
+                      Reason.NO_JOB_TO_RESTART if not text.strip() else Reason.BAD_JOB_REFERENCE)
+
+
+@given(NEAR)
+@example("\u0663")
+@example(" 12 ")
+def test_the_settings_read_as_with_the_regular_expressions(text: str) -> None:
+    squeezed = re.sub(WHITE_SPACE, "", text.lower())
+    assert parse_rule(text) == (RULE_PER_STEP if squeezed == "perstep" else RULE_AFTER_FAILURE)
+    if text.strip():
+        assert parse_done_outcomes(text) == frozenset(part for part in squeezed.split(",") if part)
+    value = text.strip()
+    depth = int(value) if re.fullmatch(DIGITS, value) and int(value) >= 1 else DEFAULT_MAX_DEPTH
+    assert parse_max_depth(text) == depth
 
 
 def test_the_jobs_own_done_outcomes_come_before_the_plugins() -> None:

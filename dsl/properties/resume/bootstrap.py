@@ -97,7 +97,13 @@ def run_plugin_module(module_name, digest=""):
         exec(compile(_ECR_LOADER, "EC-Resume bootstrap loader", "exec"), loader)
         folder = loader["_ecr_unpacked"](loader["_ecr_agent_zip"](digest))
     sys.path.insert(0, folder)
-    __import__(module_name)
+    import gc
+
+    gc.disable()  # importing makes only objects that live as long as the step: no cycles to look for
+    try:
+        __import__(module_name)
+    finally:
+        gc.enable()
     _ecr_exit(sys.modules[module_name].main)
 
 

@@ -9,8 +9,8 @@ run cut short is still undone by DisableResume, and a second EnableResume finish
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .client import CommanderApiError, NotFound
 from .enable_resume import (
@@ -41,6 +41,10 @@ from .enable_resume import (
 )
 from .procedure_dsl import dsl_diff
 from .rest_json import as_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 MAX_PROCEDURES = 100  # subprocedures followed from one procedure, calls of calls included
 

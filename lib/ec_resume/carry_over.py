@@ -11,12 +11,18 @@ bottom reads a sheet in one getProperties call and writes every planned property
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping
 
 from .client import CommanderClient
 from .records import field, record_type
 from .rest_json import as_list
-from .xml_batch import Reply, Request, run_batch
+from .xml_batch import Reply, run_batch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+    from .xml_batch import Request
 
 BOOKKEEPING = "ec_resume"
 REPORT_URLS = "report-urls"

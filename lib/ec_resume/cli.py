@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, TextIO
 
 from . import __version__
 from .adoption import (
@@ -56,6 +55,10 @@ from .restart import (
     restart,
 )
 from .status_view import render_status, status_json, step_statuses
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Dict, Mapping, Optional, Sequence, TextIO
 
 PROG = "ec-resume"
 EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

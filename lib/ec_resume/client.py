@@ -20,7 +20,6 @@ import os
 import sys
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .client_errors import (
     AlreadyExists,
@@ -33,6 +32,10 @@ from .client_errors import (
 )
 from .http_exchange import exchange
 from .rest_json import as_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 LOGGER = "ec_resume.client"
 

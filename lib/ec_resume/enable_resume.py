@@ -23,10 +23,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .report import PLUGIN_RUN_CONDITION, has_resume_condition
 from .resume_rule import JOB_TO_RESTART, is_plugin_project
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 PLUGIN_PROJECT_PATH = "/plugins/EC-Resume/project"
 CARRY_OVER, RESTART_LINK, RESUMABLE_STEP = "CarryOver", "CreateRestartLink", "ResumableStep"
@@ -73,7 +76,8 @@ class AdoptionRefused(Exception):
 # ----------------------------------------------------------------------------------- the definition
 
 
-Fields = Tuple[Tuple[str, str], ...]
+if TYPE_CHECKING:
+    Fields = Tuple[Tuple[str, str], ...]
 
 
 def _get(fields: Fields, name: str) -> Optional[str]:
@@ -229,7 +233,8 @@ class RemoveParameter:
     name: str
 
 
-Edit = Union[AddParameter, AddStep, SetCondition, RemoveStep, RemoveParameter]
+if TYPE_CHECKING:
+    Edit = Union[AddParameter, AddStep, SetCondition, RemoveStep, RemoveParameter]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,13 @@ import re
 import socket
 import sys
 import urllib.parse
-from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from .client_errors import ReplyLost, ServerUnreachable, TlsRefused
 from .records import record_type
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 CHUNK = 65536
 MAX_LINE = 65536  # http.client's limits: a line of the answer's head, and the number of headers

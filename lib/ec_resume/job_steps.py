@@ -10,10 +10,13 @@ from __future__ import annotations
 import gc
 from collections import abc
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .records import record_type
 from .rest_json import as_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 JOB_STEPS_JOINER = "/jobSteps/"
 # A name with one of these cannot be addressed by a property path without ambiguity ("x/jobSteps/y" is

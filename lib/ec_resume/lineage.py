@@ -12,11 +12,13 @@ planner read so that what ran after the failure runs again. A job without them r
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
-
 from .client import CommanderClient
 from .records import field, record_type
 from .resume_rule import NO_FAILURE, FailurePoint, failure_point
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Mapping, Optional
 
 LINK, RESTART_JOB, CLI = "link", "RestartJob", "ec-resume"
 RESUMES_LINK, RESUMED_BY_LINK = "Resumes ", "Resumed by "

@@ -13,9 +13,12 @@ import hashlib
 import json
 import os
 import shutil
-from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .records import record_type
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 MANIFEST_VERSION = 1
 KEEP_DIR = os.path.join(".ec-resume", "outputs")  # below the job's own workspace [U] kept with the job

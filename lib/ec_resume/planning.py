@@ -11,7 +11,7 @@ the plugin's settings. Steps without it always run.
 from __future__ import annotations
 
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
 
 from .client import CommanderClient
 from .client_errors import NotFound, RequestRefused
@@ -42,6 +42,10 @@ from .resume_rule import (
     job_facts,
     settings_for,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 DONE_OUTCOMES_PARAMETER = "resumeDoneOutcomes"
 MAX_PROCEDURES_READ = 200  # getSteps calls for one plan: a procedure that calls itself stops here

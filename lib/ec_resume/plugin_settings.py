@@ -7,9 +7,11 @@ once (1) or opens the filled-in run form (0).
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
 from .client import CommanderApiError, NotFound, parse_timeout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Optional
 
 SETTINGS = "/plugins/EC-Resume/project/resume/"
 TIMEOUT, LINK_RUN_NOW = "timeout", "linkRunNow"

@@ -17,7 +17,7 @@ batch as a whole (no XML API behind a proxy, say) gets each call on its own over
 from __future__ import annotations
 
 import urllib.parse
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping
 
 from .client_errors import (
     AlreadyExists,
@@ -31,9 +31,16 @@ from .job_steps import actual_parameters, step_rows
 from .planning import CHAIN_PROPERTIES
 from .plugin_settings import SETTINGS
 from .resume_rule import JOB_TO_RESTART
-from .xml_batch import Reply, Request, run_batch
+from .xml_batch import Reply, run_batch
 
-Key = Tuple[Any, ...]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+    from .xml_batch import Request
+
+    Key = Tuple[Any, ...]
+
 RULE_SETTINGS = ("doneOutcomes", "maxChainDepth", "rule")  # what a plan reads of the plugin's settings
 PLUGIN_PROJECT = "/plugins/EC-Resume/project"
 # A held write the server may refuse without the step failing, as the client's own call takes it: a

@@ -5,9 +5,14 @@ DisableResume's dry runs print. Pure functions of `enable_resume.ProcedureDef`."
 from __future__ import annotations
 
 import difflib
-from typing import List
 
-from .enable_resume import KEPT_CONDITION, RECORD_SHEET, Fields, ProcedureDef, StepDef
+from .enable_resume import KEPT_CONDITION, RECORD_SHEET, ProcedureDef, StepDef
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import List
+
+    from .enable_resume import Fields
 
 INDENT = "  "
 

@@ -10,9 +10,12 @@ A chain of restarts keeps the first job: a value the source had itself reused na
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .records import field, record_type
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 REUSED_SHEET = "ec_resume/reused"
 STEP_PROPERTY = "ec_resume/reusedFrom"

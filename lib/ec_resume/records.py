@@ -13,9 +13,13 @@ plan of 100,000 steps pays several times per step. The field values live in the 
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+
+    T = TypeVar("T")
+
 _MISSING = object()
 
 

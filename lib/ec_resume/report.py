@@ -8,26 +8,25 @@ carry the condition at all, what a subprocedure call does as a whole, and the de
 
 from __future__ import annotations
 
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    FrozenSet,
-    Iterable,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-)
-
 from .job_steps import no_cycle_collection, step_rows
 from .records import field, record_type
 from .resume_rule import Decision, Reason, is_plugin_project
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
     from datetime import datetime
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        FrozenSet,
+        Iterable,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+    )
 
 # The references that make a step resumable. A user's step names the plugin's property; the plugin's own
 # ResumableStep names it through /myProject, which only means EC-Resume inside the plugin's project.

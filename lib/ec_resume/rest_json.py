@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List
 
 
 def as_list(value: Any) -> List[Any]:

@@ -18,7 +18,6 @@ minutes), and nothing is launched again.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .client import CommanderApiError, NotFound
 from .job_steps import actual_parameters
@@ -30,6 +29,10 @@ from .report import RestartPlan, job_label
 from .restart_lock import AlreadyClaimed, Claim, claim, release
 from .restart_parameters import CREDENTIAL, NOT_FORMAL, credential_names, formal_names, restart_parameters
 from .resume_rule import JOB_TO_RESTART
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 CREDENTIAL_LEFT_OUT = ("a credential parameter that names no stored credential cannot be carried into a "
                        "new job; give it when you run the job yourself")

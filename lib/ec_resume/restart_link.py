@@ -26,12 +26,15 @@ that runs the plugin's RestartJob for the job instead, which reads the parameter
 from __future__ import annotations
 
 import string
-from typing import Any, List, Mapping, Sequence, Tuple
 from urllib.parse import quote
 
 from .records import field, record_type
 from .restart_parameters import CREDENTIAL, NOT_FORMAL, LeftOut, restart_parameters
 from .resume_rule import JOB_TO_RESTART
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Sequence, Tuple
 
 DEFAULT_TEMPLATE = ("/commander/runProcedure.php?runNow=1&projectName={projectName}"
                     "&procedureName={procedureName}&numParameters={numParameters}{parameters}")

@@ -9,10 +9,12 @@ caller sets it anew (this job's id, or empty to run all steps again).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
-
 from .records import record_type
 from .resume_rule import JOB_TO_RESTART
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 CREDENTIAL = "credential"  # a credential parameter
 NOT_FORMAL = "not formal"  # no longer a parameter of the procedure

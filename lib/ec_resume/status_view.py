@@ -7,7 +7,7 @@ or never reached (an abort or a failure ended the job before it; no start time [
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from collections.abc import Mapping
 
 from .job_steps import StepRow, actual_parameters, step_rows
 from .lineage import Lineage
@@ -15,6 +15,10 @@ from .records import record_type
 from .report import duration, job_label, table
 from .rest_json import as_list
 from .resume_rule import JOB_TO_RESTART
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Optional, Sequence
 
 INDENT = "  "
 RESUME_CONDITION_MARK = "resume/runCondition"  # the property every resumable step's condition names

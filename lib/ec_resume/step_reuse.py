@@ -8,7 +8,7 @@ caller sends together with the rest of its writes.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping
 
 from .carry_over import (
     BOOKKEEPING,
@@ -29,7 +29,12 @@ from .provenance import REUSED_SHEET, STEP_PROPERTY, Provenance, with_provenance
 from .records import field, record_type
 from .rest_json import as_list
 from .resume_rule import RUN_AGAIN, JobFacts, RuleSettings, decide, job_facts
-from .xml_batch import Request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+    from .xml_batch import Request
 
 
 def run_again_path(job_id: str, step_path: str) -> str:

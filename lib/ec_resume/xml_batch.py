@@ -17,15 +17,20 @@ one envelope, more in further ones.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping
 from xml.parsers import expat
 
 from .client import CommanderApiError, CommanderClient
 from .records import record_type
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+    Request = Tuple[str, Mapping[str, Any]]  # (API name, arguments)
+
 MAX_REQUESTS = 50000  # per envelope [U]
 XML_VERSION = "2.2"
-Request = Tuple[str, Mapping[str, Any]]  # (API name, arguments)
 # What ElementTree.tostring(..., encoding="utf-8", xml_declaration=True) starts with.
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 

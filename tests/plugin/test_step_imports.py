@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Set
 
+import pytest
+
 LIB = Path(__file__).resolve().parents[2] / "lib"
 # What each would cost a step (Python 3.11, bytecode cached), and who does without it.
 LEFT_OUT = {
@@ -17,7 +19,9 @@ LEFT_OUT = {
     "dataclasses": "with inspect, ast, dis, tokenize, several ms: records.record_type",
     "inspect": "several ms: records.record_type",
     "http.client": "with email and its parsers: http_exchange makes the one HTTP exchange itself",
+    "typing": "about 4 ms: the agent code imports it for type checkers only (TYPE_CHECKING = False)",
 }
+PROCEDURES = sorted(p.stem for p in (LIB / "ec_resume" / "procedures").glob("*.py") if p.stem != "__init__")
 
 
 def _imported(module: str) -> Set[str]:
@@ -31,3 +35,9 @@ def test_the_link_step_imports_none_of_the_modules_it_was_made_to_do_without() -
     modules = _imported("ec_resume.procedures.create_restart_link")
     assert {"ec_resume.xml_batch", "ec_resume.report", "ec_resume.records"} <= modules  # it did run
     assert {name: why for name, why in LEFT_OUT.items() if name in modules} == {}
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES)
+def test_no_plugin_step_imports_typing(procedure: str) -> None:
+    """Every plugin step is a new process: typing (about 4 ms) stays for type checkers, in every module."""
+    assert "typing" not in _imported(f"ec_resume.procedures.{procedure}")

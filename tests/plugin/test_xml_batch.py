@@ -11,7 +11,6 @@ import pytest
 from ec_resume.client import CommanderApiError
 from ec_resume.xml_batch import (
     XML_VERSION,
-    Request,
     element_value,
     envelope,
     escape_attribute,
@@ -25,6 +24,7 @@ from lxml import etree
 
 from commander_emulator.xml_codec import XSI, append_value, element_to_value, local_name, parse_responses
 
+Request = Tuple[str, Mapping[str, Any]]  # as xml_batch names it for type checkers
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

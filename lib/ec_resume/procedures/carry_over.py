@@ -15,7 +15,6 @@ many calls as ten. Each copied value records its source (see `provenance`).
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Mapping, Optional, TextIO
 
 from ..carry_over import (
     Leaf,
@@ -33,9 +32,14 @@ from ..provenance import REUSED_SHEET, STEP_PROPERTY, Provenance, parse_records
 from ..report import has_resume_condition
 from ..resume_rule import JOB_TO_RESTART, usable_job
 from ..step_reuse import ResumedJob, call_parameter_names, copy_step, provenance_requests
-from ..xml_batch import Request
 from .create_restart_link import UNUSABLE
 from .step_io import step_main, write_summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Dict, List, Mapping, Optional, TextIO
+
+    from ..xml_batch import Request
 
 PROG = "CarryOver"
 

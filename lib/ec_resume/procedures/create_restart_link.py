@@ -24,7 +24,6 @@ a few more. The bootstrap takes the agent code's digest from the step's command.
 from __future__ import annotations
 
 import sys
-from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
 from ..client import NotFound
 from ..job_steps import actual_parameters
@@ -46,6 +45,10 @@ from ..restart_link import (
 from ..restart_parameters import CREDENTIAL
 from ..resume_rule import JOB_TO_RESTART, JobFacts, Reason, failure_point, usable_job
 from .step_io import step_main, write_summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, TextIO, Tuple
 
 SUMMARY_PATHS = ("/myJobStep/summary", "/myJobStep/outcome")
 

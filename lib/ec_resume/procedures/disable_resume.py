@@ -7,11 +7,14 @@ the log and the step summary; bad input is one line there and the step ends in e
 from __future__ import annotations
 
 import sys
-from typing import Any, List, Mapping, Optional, TextIO
 
 from ..adoption import AdoptionInputError, AdoptionRefused, AdoptionRequest, disable
 from .enable_resume import flag, parameter, report
 from .step_io import step_main
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, TextIO
 
 PROG = "DisableResume"
 

@@ -8,11 +8,14 @@ the step summary; bad input or a refusal is one line there and the step ends in 
 from __future__ import annotations
 
 import sys
-from typing import Any, List, Mapping, Optional, TextIO
 
 from ..adoption import AdoptionInputError, AdoptionRefused, AdoptionRequest, enable, parse_exclude
 from ..enable_resume import EnableOptions, Outcome
 from .step_io import step_main, write_summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, TextIO
 
 PROG = "EnableResume"
 TRUE_WORDS = ("1", "true", "yes", "on")

@@ -11,7 +11,6 @@ A command that did not succeed, or was skipped by a resume (its files were resto
 from __future__ import annotations
 
 import sys
-from typing import Any, List, Mapping, Optional, TextIO
 
 from ..job_steps import JOB_STEPS_JOINER
 from ..outputs import BadOutputs, keep_dir, match_files, parse_patterns, record
@@ -19,6 +18,10 @@ from ..plugin_settings import setting
 from ..step_reuse import row_at, row_by_path
 from .restore_outputs import COMMAND_STEP, MANIFEST, BadInput, ending_skipped
 from .step_io import step_main, write_summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, TextIO
 
 PROG = "ResumableStep"
 OUTPUT_STORE = "outputStore"

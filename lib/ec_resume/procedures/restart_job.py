@@ -9,12 +9,15 @@ launch: ``/myJob/ec_resume/launched`` = the new job's id, and a report-urls link
 from __future__ import annotations
 
 import sys
-from typing import Any, List, Mapping, Optional, TextIO
 
 from ..lineage import JOB_PAGE, RESTART_JOB, link_name
 from ..report import RestartPlan, render_plan
 from ..restart import BadRequest, LaunchUnknown, Refused, RestartRequest, parse_overrides, restart
 from .step_io import step_main, write_summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, TextIO
 
 PROG = "RestartJob"
 TRUE_WORDS = ("1", "true", "yes", "on")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, List, Mapping, Optional, TextIO
 
 from ..carry_over import write_all
 from ..client_errors import RequestRefused
@@ -28,6 +27,10 @@ from ..outputs import Manifest, restore
 from ..report import explain
 from ..step_reuse import ResumedJob, call_parameter_names, copy_step, row_at, row_by_path, run_again_path
 from .step_io import step_main, write_summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, List, Mapping, Optional, TextIO
 
 PROG = "ResumableStep"
 COMMAND_STEP = "runCommand"

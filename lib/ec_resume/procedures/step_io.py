@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Mapping, Optional, TextIO, Tuple, Type
 
 from ..client import CommanderApiError, CommanderClient, RequestRefused
 from ..plugin_settings import apply_timeout_setting
 
-StepWork = Callable[[Any, Mapping[str, str], TextIO], int]
-# What a step may put around its client before the first call (reads ahead, say); the client it uses.
-Prepare = Callable[[CommanderClient, Mapping[str, str]], Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
+    from typing import Any, Callable, Mapping, Optional, TextIO, Tuple, Type
+
+    StepWork = Callable[[Any, Mapping[str, str], TextIO], int]
+    # What a step may put around its client before the first call (reads ahead, say); the client it uses.
+    Prepare = Callable[[CommanderClient, Mapping[str, str]], Any]
 
 
 def write_summary(client: Any, prog: str, summary: str, out: TextIO, outcome: str = "",

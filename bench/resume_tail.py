@@ -29,7 +29,7 @@ def work_step(number: int, marker: str, failing: int, condition: bool = True) ->
 def main() -> None:
     steps = 6 if QUICK else STEPS
     failing = steps - 2
-    rounds = repetitions()
+    rounds = repetitions(9)  # a ratio of two 1-second jobs: a 5-run median moves by 1-2% between runs
     with bench_server() as bench:
         marker = bench.emulator.workspace_root + "/fixed"
         full = [work_step(n, marker, failing) for n in range(1, steps + 1)] + [bench.link_step()]

@@ -142,7 +142,18 @@ def addressable_steps(job: Mapping[str, Any]) -> Dict[str, StepRecord]:
 
     So a top-level step named "x/jobSteps/y" never stands in for the child y of call x, as on the server.
     """
-    found: Dict[str, StepRecord] = {}
+    return _addressable(job, False)
+
+
+def addressable_raw_steps(job: Mapping[str, Any]) -> Dict[str, Mapping[str, Any]]:
+    """`addressable_steps` with each step's own object of `job` in place of its record: what a plan holds of
+    the restarted job, so that its records are freed with the walk's rows (the job must not change while the
+    result is used)."""
+    return _addressable(job, True)
+
+
+def _addressable(job: Mapping[str, Any], raw: bool) -> Dict[str, Any]:
+    found: Dict[str, Any] = {}
     odd: List[str] = []  # paths of the steps with odd names: what lies below them is not reached either
     clean = ODD_CHARACTERS.isdisjoint
     for row in step_rows(job):
@@ -151,7 +162,7 @@ def addressable_steps(job: Mapping[str, Any]) -> Dict[str, StepRecord]:
         if not clean(record.step_name) or (odd and any(path.startswith(p + JOB_STEPS_JOINER) for p in odd)):
             odd.append(path)
         elif path not in found:
-            found[path] = record
+            found[path] = row.raw if raw else record
     return found
 
 

@@ -124,7 +124,7 @@ class _DefinitionReader:
         steps = self.steps_of(project, procedure)
         if steps is None or depth >= MAX_NESTING:
             return
-        addressable = self.addressable
+        remember = self.addressable.setdefault
         clean = ODD_CHARACTERS.isdisjoint  # not is_odd_name: a call less per step
         plugin = is_plugin_project(project)  # the same for every step here
         for step in steps:
@@ -132,8 +132,8 @@ class _DefinitionReader:
             name = str(get("stepName") or "")
             path = above + name
             odd = odd_above or not clean(name)
-            if not odd and path not in addressable:
-                addressable[path] = None
+            if not odd:
+                remember(path)  # setdefault: the first of a path stays, in job order (one lookup)
             subprocedure = str(get("subprocedure") or "").strip()
             children: Tuple[PlannedStep, ...] = ()
             own_bookkeeping = bookkeeping or (not subprocedure and plugin and name in PLUGIN_OWN_STEPS)

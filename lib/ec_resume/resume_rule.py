@@ -30,7 +30,7 @@ from .job_steps import (
     JOB_STEPS_JOINER,
     StepRecord,
     StepRow,
-    addressable_steps,
+    addressable_raw_steps,
     is_mapping,
     is_odd_name,
     step_rows,
@@ -201,8 +201,10 @@ class StepsView(abc.Mapping):
         return repr(dict(self.items()))
 
 
-def _recorded(path: str, r: StepRecord) -> StepFacts:
-    return StepFacts(r.outcome, r.start, r.job_step_id)
+def _from_raw(path: str, step: Mapping[str, Any]) -> StepFacts:
+    """A step's facts from its getJobDetails object, as its StepRecord reads them (job_steps._walk_steps)."""
+    get = step.get
+    return StepFacts(str(get("outcome") or ""), str(get("start") or ""), str(get("jobStepId") or ""))
 
 
 def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]],
@@ -217,7 +219,7 @@ def job_facts(job: Mapping[str, Any], read: Callable[[str], Optional[str]],
     again = frozenset(p for p in run_again_paths if (read(RUN_AGAIN + "/" + p) or "").strip())
     return JobFacts(job_id=text("jobId"), project=text("projectName"), procedure=text("procedureName"),
                     status=text("status"), label=text("jobName") or text("jobId"),
-                    steps=StepsView(addressable_steps(job), _recorded), run_again=again, **properties)
+                    steps=StepsView(addressable_raw_steps(job), _from_raw), run_again=again, **properties)
 
 
 # ------------------------------------------------------------------------------------------- decision

@@ -7,6 +7,7 @@ import ast
 import base64
 import concurrent.futures
 import hashlib
+import io
 import json
 import shutil
 import socket
@@ -14,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import zipfile
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -371,6 +373,47 @@ def test_an_uncaught_error_in_the_code_is_its_traceback_and_exit_code_1(talking_
         fake.httpd.server_close()
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == "RuntimeError: an agent bug"
+
+
+def _zip_listing_check(tmp_path: Path, with_list: bool) -> tuple[str, str]:
+    """A first run of an agent package whose main() says whether zipfile was imported."""
+    package = tmp_path / "lib" / "fakeagent"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "which.py").write_text("import sys\n\ndef main():\n    print('zipfile' in sys.modules)\n")
+    archive, digest = build_agent_code(package)
+    if not with_list:  # as a zip without the build's list of names would be
+        source = zipfile.ZipFile(io.BytesIO(archive))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as rewritten:
+            for name in source.namelist():
+                if name != "AGENT-FILES":
+                    rewritten.writestr(name, source.read(name))
+        archive = buffer.getvalue()
+        digest = hashlib.sha256(archive).hexdigest()
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    try:
+        result = run_step(fake, tmp_path / "plugins", "fakeagent.which", digest=digest)
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip(), digest
+
+
+def test_a_first_run_reads_the_zip_without_importing_zipfile(tmp_path):
+    """The build lists the zip's files in it (AGENT-FILES), so zipimport, loaded in every Python, reads
+    them: zipfile's import would cost a plugin's first step on an agent 15-20 ms."""
+    imported, digest = _zip_listing_check(tmp_path, with_list=True)
+    assert imported == "False"
+    names = (unpacked(tmp_path / "plugins", digest) / ".files").read_text().splitlines()[1:]
+    assert sorted(line.split(" ", 2)[2] for line in names) == [
+        "fakeagent/__init__.py", "fakeagent/which.py"]
+
+
+def test_a_zip_without_its_list_of_files_is_read_with_zipfile(tmp_path):
+    imported, _ = _zip_listing_check(tmp_path, with_list=False)
+    assert imported == "True"
 
 
 # ------------------------------------------------------------------- the bootstrap's own HTTP exchange

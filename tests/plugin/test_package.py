@@ -97,7 +97,8 @@ def test_agent_code_is_a_zip_of_the_python_package_with_its_digest(tree: Path, t
     archive = base64.b64decode(files["dsl/properties/resume/agentCode"])
     assert files["dsl/properties/resume/agentCodeDigest"].decode() == hashlib.sha256(archive).hexdigest()
     with zipfile.ZipFile(io.BytesIO(archive)) as inner:
-        assert sorted(inner.namelist()) == ["ec_resume/__init__.py", "ec_resume/core.py"]
+        assert sorted(inner.namelist()) == ["AGENT-FILES", "ec_resume/__init__.py", "ec_resume/core.py"]
+        assert inner.read("AGENT-FILES") == b"ec_resume/__init__.py\nec_resume/core.py\n"  # for the bootstrap
         assert inner.read("ec_resume/core.py") == b"NAME = 'EC-Test-2.1.0'\n"
 
 

@@ -195,14 +195,9 @@ def test_the_agent_code_keeps_its_bytecode_where_the_environment_says_to_write_n
     """PYTHONDONTWRITEBYTECODE is common in container images; in its own unpacked folder the agent code
     keeps the bytecode it compiled anyway, or every later step would compile every module again."""
     archive, digest = build_agent_code(ROOT / "lib" / "ec_resume")
-    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
     plugins = tmp_path / "plugins"
-    try:
-        result = run_step(fake, plugins, "ec_resume.procedures.create_restart_link", digest=digest,
-                          flags=("-S",), PYTHONDONTWRITEBYTECODE="1")
-    finally:
-        fake.httpd.shutdown()
-        fake.httpd.server_close()
+    result = run_with_code(archive, digest, plugins, "ec_resume.procedures.create_restart_link",
+                           flags=("-S",), PYTHONDONTWRITEBYTECODE="1")
     assert result.stderr.startswith("CreateRestartLink: the server refused a request: [NoSuchProperty]")
     kept = {p.name.split(".")[0] for p in (unpacked(plugins, digest) / "ec_resume" / "__pycache__").iterdir()}
     assert {"client", "planning", "prefetch", "restart_link"} <= kept
@@ -263,6 +258,17 @@ def test_many_steps_starting_at_once_on_a_fresh_agent_all_load_the_code(tmp_path
         fake.httpd.server_close()
     assert [(r.returncode, r.stdout) for r in results] == [(0, "loaded late\n")] * 16, [
         r.stderr[-500:] for r in results if r.returncode]
+
+
+def run_with_code(archive: bytes, digest: str, plugins_dir: Path, module: str, **kwargs: Any):
+    """run_step, with the digest in the step's call, against a property server of its own that serves
+    `archive` as the agent code."""
+    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
+    try:
+        return run_step(fake, plugins_dir, module, digest=digest, **kwargs)
+    finally:
+        fake.httpd.shutdown()
+        fake.httpd.server_close()
 
 
 def unpacked(plugins_dir: Path, digest: str) -> Path:
@@ -353,24 +359,14 @@ def talking_code(tmp_path: Path) -> tuple[bytes, str]:
 ])
 def test_a_step_ends_with_its_code_and_all_its_output(talking_code, tmp_path, module, code, out, err):
     archive, digest = talking_code
-    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
-    try:
-        for _ in range(2):  # the first run unpacks; the second takes the usual path
-            result = run_step(fake, tmp_path / "plugins", f"fakeagent.{module}", digest=digest)
-            assert (result.returncode, result.stdout, result.stderr) == (code, out, err)
-    finally:
-        fake.httpd.shutdown()
-        fake.httpd.server_close()
+    for _ in range(2):  # the first run unpacks; the second takes the usual path
+        result = run_with_code(archive, digest, tmp_path / "plugins", f"fakeagent.{module}")
+        assert (result.returncode, result.stdout, result.stderr) == (code, out, err)
 
 
 def test_an_uncaught_error_in_the_code_is_its_traceback_and_exit_code_1(talking_code, tmp_path):
     archive, digest = talking_code
-    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
-    try:
-        result = run_step(fake, tmp_path / "plugins", "fakeagent.raises", digest=digest)
-    finally:
-        fake.httpd.shutdown()
-        fake.httpd.server_close()
+    result = run_with_code(archive, digest, tmp_path / "plugins", "fakeagent.raises")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == "RuntimeError: an agent bug"
 
@@ -391,12 +387,7 @@ def _zip_listing_check(tmp_path: Path, with_list: bool) -> tuple[str, str]:
                     rewritten.writestr(name, source.read(name))
         archive = buffer.getvalue()
         digest = hashlib.sha256(archive).hexdigest()
-    fake = PropertyServer({DIGEST_PATH: digest, CODE_PATH: base64.b64encode(archive).decode()})
-    try:
-        result = run_step(fake, tmp_path / "plugins", "fakeagent.which", digest=digest)
-    finally:
-        fake.httpd.shutdown()
-        fake.httpd.server_close()
+    result = run_with_code(archive, digest, tmp_path / "plugins", "fakeagent.which")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip(), digest
 

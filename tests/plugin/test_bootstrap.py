@@ -285,7 +285,7 @@ def test_the_loader_compiles_and_is_lint_clean():
     compile(loader, "loader", "exec")
     assert "$[" not in loader and "'''" not in loader
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache",
-                           "--config", "builtins = ['_ecr_intact', '_ECR_FILES']",
+                           "--config", "builtins = ['_ecr_intact', '_ecr_named_temp', '_ECR_FILES']",
                            "--stdin-filename", str(ROOT / "dsl/properties/resume/loader.py"), "-"],
                           input=loader, capture_output=True, text=True, cwd=ROOT)
     assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -47,15 +47,22 @@ def _ecr_intact(folder, digest):
         return False
 
 
+def _ecr_named_temp():
+    """The temp dir the environment names (TMPDIR, TEMP or TMP; else /tmp on POSIX), or ""."""
+    import os
+
+    names = [os.environ.get(name, "").strip() for name in ("TMPDIR", "TEMP", "TMP")]
+    given = [name for name in names if name] + (["/tmp"] if os.name == "posix" else [])
+    return given[0] if given else ""
+
+
 def _ecr_ready(digest):
     """The unpacked folder of the agent code `digest` where a step of this agent left it whole, else ""."""
     import os
 
     if len(digest) != 64 or digest.strip("0123456789abcdef"):
         return ""  # not given, or not expanded: the loader reads it
-    env = os.environ
-    temp = [env.get(name, "").strip() for name in ("TMPDIR", "TEMP", "TMP")] + ["/tmp"]
-    for root in (env.get("COMMANDER_PLUGINS", "").strip(), next(name for name in temp if name)):
+    for root in (os.environ.get("COMMANDER_PLUGINS", "").strip(), _ecr_named_temp()):
         folder = os.path.join(root, "@PLUGIN_NAME@", "agent", "ec_resume-" + digest)
         if root and _ecr_intact(folder, digest):
             return folder
@@ -93,7 +100,7 @@ def run_plugin_module(module_name, digest=""):
     folder = _ecr_ready(digest)
     if not folder:
         loader = {"__name__": "ec_resume_bootstrap_loader", "_ecr_intact": _ecr_intact,
-                  "_ECR_FILES": _ECR_FILES}
+                  "_ecr_named_temp": _ecr_named_temp, "_ECR_FILES": _ECR_FILES}
         exec(compile(_ECR_LOADER, "EC-Resume bootstrap loader", "exec"), loader)
         folder = loader["_ecr_unpacked"](loader["_ecr_agent_zip"](digest))
     sys.path.insert(0, folder)
@@ -347,10 +354,9 @@ def _ecr_temp_root():
     writable folder."""
     import os
 
-    names = [os.environ.get(name, "").strip() for name in ("TMPDIR", "TEMP", "TMP")]
-    given = [name for name in names if name] + (["/tmp"] if os.name == "posix" else [])
-    if given and os.path.isdir(given[0]) and os.access(given[0], os.W_OK | os.X_OK):
-        return os.path.abspath(given[0])
+    named = _ecr_named_temp()
+    if named and os.path.isdir(named) and os.access(named, os.W_OK | os.X_OK):
+        return os.path.abspath(named)
     import tempfile
 
     return tempfile.gettempdir()

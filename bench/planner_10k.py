@@ -1,5 +1,6 @@
 """Figure: planner + report (the plan, its JSON and its table) for a restart of a job of 11,111 steps,
-5 levels deep (see planner_scale.py), with no server: EC-Resume's own time. Median of at least 5."""
+5 levels deep (see planner_scale.py), with no server: EC-Resume's own time, each plan in a new process as
+`ec-resume plan` runs it. Median of 9."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ TARGET_MS = 100
 
 
 def main() -> None:
-    seconds, steps, peak = measure(1, repetitions())
+    seconds, steps, peak = measure(1, repetitions(9))
     say(f"planner + report, {steps} steps 5 levels deep: {seconds * 1000:.0f} ms, "
         f"peak {peak / 2**20:.1f} MiB")
     result(f"planner + report, {steps:,} steps 5 levels deep", f"{seconds * 1000:.0f} ms",

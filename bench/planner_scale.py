@@ -1,18 +1,32 @@
-"""The planner and its report on a large procedure, in this process with no server: the definition and
-the failed job are answered from memory, so what is timed is EC-Resume's own work (planning.plan_restart,
-the plan's JSON and its table). Used by planner_10k.py and planner_100k.py.
+"""The planner and its report on a large procedure, with no server: the definition and the failed job are
+answered from memory, so what is timed is EC-Resume's own work (planning.plan_restart, the plan's JSON and
+its table). Used by planner_10k.py and planner_100k.py.
 
 The procedure is 5 levels deep: `top` call steps at the top, each calling a procedure of 10 call steps,
 and so on down to 10 command steps at the fifth level, all under the run condition. The job to restart
-ran it all and failed at its last step. Times are this process's CPU time (time.process_time): nothing
-here waits for I/O, and so what other processes do on the machine stays out of the figure.
+ran it all and failed at its last step. Times are CPU time (time.process_time): nothing here waits for
+I/O, and so what other processes do on the machine stays out of the figure.
+
+Each sample is one plan in a new process, as `ec-resume plan` and RestartJob plan once per process; the
+sizes are sampled in turn (small, large, small, ...), so that each pair is measured at the same moment of
+a machine whose speed moves. A process that plans again and again is measured too (`measure_repeated`),
+for the record: there the allocator keeps the small plan's pages mapped from one plan to the next but
+gives the large plan's back to the system, so that the large plan alone pays its page faults again each
+time. That compares the allocator's habits, not the planner.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 import tracemalloc
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from support import RUN_CONDITION, median  # puts lib/ on the path
@@ -108,23 +122,115 @@ def plan_once(server: MemoryServer) -> Tuple[int, str]:
     return len(plan.lines), text
 
 
-def measure(top: int, rounds: int) -> Tuple[float, int, int]:
-    """(median CPU seconds of planner + report, the number of steps, peak memory in bytes)."""
+def _sample_here(kind: str, top: int) -> Dict[str, float]:
+    """One sample in this (new) process: the job built, then timed once."""
     server = MemoryServer(top)
-    lines, text = plan_once(server)
-    assert "RAN_AFTER" in text or "run" in text.lower()
+    gc.collect()
+    faults = _page_faults()
+    if kind == "setup":  # the job built and nothing more: what `instructions` subtracts
+        return {"seconds": 0.0, "steps": 0, "peak_bytes": 0, "page_faults": 0}
+    if kind == "peak":
+        tracemalloc.start()
+        lines = plan_once(server)[0]
+        seconds, peak = 0.0, tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    else:
+        start = time.process_time()
+        if kind == "plan":
+            lines = plan_once(server)[0]
+        else:  # the control: the least any planner does
+            index: Dict[str, Tuple[Any, ...]] = {}
+            _bare_walk(server.job["jobStep"], "", index)
+            lines = len(index)
+            del index
+        seconds, peak = time.process_time() - start, 0
+    return {"seconds": seconds, "steps": lines, "peak_bytes": peak, "page_faults": _page_faults() - faults}
+
+
+def _page_faults() -> int:
+    try:
+        import resource
+    except ImportError:  # not on Windows: the figure goes without
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def sample(kind: str, top: int) -> Dict[str, float]:
+    """One sample in a new process: kind "plan" (planner + report), "walk" (the bare walk, the control),
+    "peak" (the plan's peak memory, from tracemalloc) or "setup" (the job built, nothing timed)."""
+    done = subprocess.run([sys.executable, __file__, kind, str(top)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"planner sample {kind} {top} failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@dataclass
+class SideBySide:
+    """Samples of two sizes taken in turn: each pair at the same moment of the machine."""
+
+    small: List[Dict[str, float]]
+    big: List[Dict[str, float]]
+
+    def seconds(self, which: str) -> float:
+        return median([s["seconds"] for s in getattr(self, which)])
+
+    def faults(self, which: str) -> float:
+        return median([s["page_faults"] for s in getattr(self, which)])
+
+    @property
+    def ratio(self) -> float:
+        """The median of the pairs' ratios."""
+        return median([b["seconds"] / s["seconds"] for s, b in zip(self.small, self.big) if s["seconds"]])
+
+
+def side_by_side(kind: str, small_top: int, big_top: int, rounds: int) -> SideBySide:
+    pairs = SideBySide([], [])
+    for _ in range(rounds):
+        pairs.small.append(sample(kind, small_top))
+        pairs.big.append(sample(kind, big_top))
+    return pairs
+
+
+def instructions(top: int) -> Optional[int]:
+    """The machine instructions one plan (with its report) executes, counted by valgrind's cachegrind: a
+    run that builds the job and plans, less one that only builds it. Unlike a time it does not move with
+    the machine, and so its ratio between two sizes is the planner's own scaling, free of what the caches
+    and the memory add. None when valgrind is not installed."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        return None
+    counts = []
+    for kind in ("setup", "plan"):
+        command = [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                   sys.executable, __file__, kind, str(top)]
+        same_hashes = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every count
+        done = subprocess.run(command, capture_output=True, text=True, env=same_hashes)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if done.returncode != 0 or not found:
+            raise RuntimeError(f"cachegrind of planner sample {kind} {top} failed: "
+                               f"{done.stderr.strip()[-2000:]}")
+        counts.append(int(found.group(1).replace(",", "")))
+    return counts[1] - counts[0]
+
+
+def measure(top: int, rounds: int) -> Tuple[float, int, int]:
+    """(median CPU seconds of planner + report, each in a new process, the number of steps, peak bytes)."""
+    samples = [sample("plan", top) for _ in range(rounds)]
+    peak = int(sample("peak", top)["peak_bytes"])
+    return median([s["seconds"] for s in samples]), int(samples[0]["steps"]), peak
+
+
+def measure_repeated(top: int, rounds: int) -> float:
+    """Median CPU seconds of planner + report repeated in this process, after one plan to warm it."""
+    server = MemoryServer(top)
+    plan_once(server)
     times = []
     for _ in range(rounds):
         gc.collect()
-        start = time.process_time()  # CPU time: no I/O here, and other processes' load stays out of it
+        start = time.process_time()
         plan_once(server)
         times.append(time.process_time() - start)
-    gc.collect()
-    tracemalloc.start()
-    plan_once(server)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return median(times), lines, peak
+    return median(times)
 
 
 def _bare_walk(steps: List[Mapping[str, Any]], path: str, index: Dict[str, Tuple[Any, ...]]) -> None:
@@ -136,16 +242,5 @@ def _bare_walk(steps: List[Mapping[str, Any]], path: str, index: Dict[str, Tuple
             _bare_walk(called["jobStep"], here + "/jobSteps/", index)
 
 
-def measure_floor(top: int, rounds: int) -> float:
-    """The least any planner does with the same job: one pass over its steps that indexes one small
-    tuple per step by path, then frees it. Median CPU seconds; the control for the planner's ratio."""
-    server = MemoryServer(top)
-    times = []
-    for _ in range(rounds):
-        gc.collect()
-        start = time.process_time()
-        index: Dict[str, Tuple[Any, ...]] = {}
-        _bare_walk(server.job["jobStep"], "", index)
-        del index
-        times.append(time.process_time() - start)
-    return median(times)
+if __name__ == "__main__":  # a sample: planner_scale.py plan|walk|peak|setup TOP
+    print(json.dumps(_sample_here(sys.argv[1], int(sys.argv[2]))))

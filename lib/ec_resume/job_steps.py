@@ -15,7 +15,7 @@ from .rest_json import as_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
-    from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+    from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 JOB_STEPS_JOINER = "/jobSteps/"
 # A name with one of these cannot be addressed by a property path without ambiguity ("x/jobSteps/y" is
@@ -60,30 +60,11 @@ class StepRow:
         return self.record.path
 
 
-# Inside `walked_once`: the rows of each job object walked, by id (the job is kept, so its id stays its own).
-_walked: Optional[Dict[int, Tuple[Mapping[str, Any], List[StepRow]]]] = None
-
-
-class walked_once:  # lower case: used as a function, `with walked_once():`
-    """While it lasts, step_rows walks each job object once and gives the same rows again (a plan reads
-    the restarted job's tree for its failure point and for its steps). The job must not change meanwhile.
-    (A class, not contextlib.contextmanager: contextlib would cost every plugin step 0.5 ms to import.)"""
-
-    def __enter__(self) -> None:
-        global _walked
-        self._outer = _walked
-        if _walked is None:
-            _walked = {}
-
-    def __exit__(self, *_: Any) -> None:
-        global _walked
-        _walked = self._outer
-
-
 class no_cycle_collection:  # lower case: used as a function, `with no_cycle_collection():`
     """The cyclic garbage collector off while it lasts. What plans and reports build per step (records,
     lines, rows) holds no reference cycles; left on, the collector goes through every object again each few
-    thousand made, so that 100,000 steps cost 20 times 10,000 instead of 10."""
+    thousand made, so that 100,000 steps cost 20 times 10,000 instead of 10.
+    (A class, not contextlib.contextmanager: contextlib would cost every plugin step 0.5 ms to import.)"""
 
     def __enter__(self) -> None:
         self._collecting = gc.isenabled()
@@ -94,42 +75,43 @@ class no_cycle_collection:  # lower case: used as a function, `with no_cycle_col
             gc.enable()
 
 
+def walk_steps(job: Mapping[str, Any]) -> Iterator[Tuple[str, str, int, Mapping[str, Any], str]]:
+    """(path, name, depth, step, project) for every step of `job`, depth first in job order: the one walk of
+    a job tree. `step` is the step's own object of `job`, `project` that of the procedure the step belongs
+    to ("" when the server does not say). step_rows makes its rows of it; a plan's walks of the restarted
+    job take the tuples as they come, with no record per step, so that 100,000 steps leave nothing behind.
+
+    A stack of the levels' iterators, not a function that calls itself: a generator per call step would
+    cost each step of each level below it a resume."""
+    levels = [(iter(as_list(job.get("jobStep"))), "", 0, str(job.get("projectName") or ""))]
+    while levels:
+        steps, above, depth, project = levels[-1]
+        for step in steps:
+            if type(step) is not dict and not isinstance(step, abc.Mapping):
+                continue
+            get = step.get
+            name = str(get("stepName", ""))
+            path = above + name
+            yield path, name, depth, step, project
+            called = get("calledProcedure")
+            if called is not None and (type(called) is dict or isinstance(called, abc.Mapping)):
+                levels.append((iter(as_list(called.get("jobStep"))), path + JOB_STEPS_JOINER if path else "",
+                               depth + 1, str(called.get("projectName") or "")))
+                break  # the call's steps next; this level goes on where it stopped once they are done
+        else:
+            levels.pop()
+
+
+def step_record(path: str, name: str, step: Mapping[str, Any]) -> StepRecord:
+    get = step.get
+    return StepRecord(path, name, str(get("outcome") or ""), str(get("status") or ""),
+                      str(get("jobStepId") or ""), str(get("start") or ""), str(get("finish") or ""))
+
+
 def step_rows(job: Mapping[str, Any]) -> List[StepRow]:
-    """Every step of `job`, depth first in job order: the one walk of the job tree."""
-    memo = _walked
-    if memo is not None:
-        held = memo.get(id(job))
-        if held is not None and held[0] is job:
-            return list(held[1])
-    rows = _walk(job)
-    if memo is not None:
-        memo[id(job)] = (job, rows)
-        return list(rows)
-    return rows
-
-
-def _walk(job: Mapping[str, Any]) -> List[StepRow]:
-    rows: List[StepRow] = []
-    _walk_steps(job.get("jobStep"), "", 0, str(job.get("projectName") or ""), rows.append)
-    return rows
-
-
-def _walk_steps(steps: Any, prefix: str, depth: int, project: str, add: Callable[[StepRow], None]) -> None:
-    # A module function, not one nested in _walk: a nested function that calls itself is a reference cycle,
-    # which left every row of the job to the cyclic collector instead of being freed with the last use.
-    above = prefix + JOB_STEPS_JOINER if prefix else ""
-    for step in as_list(steps):
-        if type(step) is not dict and not isinstance(step, abc.Mapping):
-            continue
-        get = step.get
-        name = str(get("stepName", ""))
-        path = above + name
-        record = StepRecord(path, name, str(get("outcome") or ""), str(get("status") or ""),
-                            str(get("jobStepId") or ""), str(get("start") or ""), str(get("finish") or ""))
-        add(StepRow(record, depth, step, project))
-        called = get("calledProcedure")
-        if called is not None and (type(called) is dict or isinstance(called, abc.Mapping)):
-            _walk_steps(called.get("jobStep"), path, depth + 1, str(called.get("projectName") or ""), add)
+    """Every step of `job`, depth first in job order, as rows."""
+    return [StepRow(step_record(path, name, step), depth, step, project)
+            for path, name, depth, step, project in walk_steps(job)]
 
 
 def job_step_records(job: Mapping[str, Any]) -> List[StepRecord]:
@@ -147,8 +129,7 @@ def addressable_steps(job: Mapping[str, Any]) -> Dict[str, StepRecord]:
 
 def addressable_raw_steps(job: Mapping[str, Any]) -> Dict[str, Mapping[str, Any]]:
     """`addressable_steps` with each step's own object of `job` in place of its record: what a plan holds of
-    the restarted job, so that its records are freed with the walk's rows (the job must not change while the
-    result is used)."""
+    the restarted job, with no record made per step (the job must not change while the result is used)."""
     return _addressable(job, True)
 
 
@@ -156,13 +137,11 @@ def _addressable(job: Mapping[str, Any], raw: bool) -> Dict[str, Any]:
     found: Dict[str, Any] = {}
     odd: List[str] = []  # paths of the steps with odd names: what lies below them is not reached either
     clean = ODD_CHARACTERS.isdisjoint
-    for row in step_rows(job):
-        record = row.record
-        path = record.path
-        if not clean(record.step_name) or (odd and any(path.startswith(p + JOB_STEPS_JOINER) for p in odd)):
+    for path, name, _, step, _ in walk_steps(job):
+        if not clean(name) or (odd and any(path.startswith(p + JOB_STEPS_JOINER) for p in odd)):
             odd.append(path)
         elif path not in found:
-            found[path] = row.raw if raw else record
+            found[path] = step if raw else step_record(path, name, step)
     return found
 
 

@@ -20,7 +20,6 @@ from .job_steps import (
     ODD_CHARACTERS,
     job_step_records,
     no_cycle_collection,
-    walked_once,
 )
 from .plugin_settings import SETTINGS
 from .records import field, record_type, replace
@@ -191,12 +190,11 @@ class _ChainReader:
             return None
         job_id = str(details.get("jobId") or "")
         values = {name: readable(self.client, f"/jobs/{job_id}/{name}") for name in CHAIN_PROPERTIES}
-        # The job's tree is read for its steps and for its failure point: walked once, and its rows freed
-        # right after, not held through the rest of the plan.
-        with walked_once():
-            facts = job_facts(details, values.get)
-            if is_restarted:
-                facts = _as_launched(facts, details, values)
+        # The job's tree is walked for its steps and again for its failure point; neither walk makes a
+        # record per step.
+        facts = job_facts(details, values.get)
+        if is_restarted:
+            facts = _as_launched(facts, details, values)
         self.labels.setdefault(facts.job_id, facts.label)
         return facts
 

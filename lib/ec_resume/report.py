@@ -34,6 +34,7 @@ PLUGIN_RUN_CONDITION = "$[/plugins/EC-Resume/project/resume/runCondition]"
 PLUGIN_LOCAL_RUN_CONDITION = "$[/myProject/resume/runCondition]"
 
 SKIP, RUN = "skip", "run"
+RENDER_CHUNK = 2048  # plan lines put into words at a time
 INDENT = "  "
 
 
@@ -350,8 +351,11 @@ def _rendered(plan: RestartPlan) -> str:
             deepest = depth
     indents = [INDENT * depth for depth in range(deepest + 1)]
     text = [header, f"{'ACTION'.ljust(first)}  {'STEP'.ljust(second)}  REASON"]
-    text += [f"{line.action.ljust(first)}  {(indents[line.depth] + line.name).ljust(second)}  {line.reason}"
-             .rstrip()
-             for line in lines]
+    # A chunk of lines at a time: each line's string lives only until its chunk is joined, so that a plan
+    # of 100,000 steps does not hold 100,000 strings besides the text they make.
+    for at in range(0, len(lines), RENDER_CHUNK):
+        text.append("\n".join([
+            f"{line.action.ljust(first)}  {(indents[line.depth] + line.name).ljust(second)}  {line.reason}"
+            .rstrip() for line in lines[at:at + RENDER_CHUNK]]))
     text.append(plan.summary())
     return "\n".join(text) + "\n"

@@ -29,11 +29,10 @@ from enum import Enum
 from .job_steps import (
     JOB_STEPS_JOINER,
     StepRecord,
-    StepRow,
     addressable_raw_steps,
     is_mapping,
     is_odd_name,
-    step_rows,
+    walk_steps,
 )
 from .records import field, record_type
 
@@ -202,7 +201,7 @@ class StepsView(abc.Mapping):
 
 
 def _from_raw(path: str, step: Mapping[str, Any]) -> StepFacts:
-    """A step's facts from its getJobDetails object, as its StepRecord reads them (job_steps._walk_steps)."""
+    """A step's facts from its getJobDetails object, as its StepRecord reads them (job_steps.step_record)."""
     get = step.get
     return StepFacts(str(get("outcome") or ""), str(get("start") or ""), str(get("jobStepId") or ""))
 
@@ -406,8 +405,8 @@ def is_plugin_project(project: str) -> bool:
     return project == PLUGIN_KEY or project.startswith(PLUGIN_KEY + "-")
 
 
-def _is_restart_link_call(row: StepRow) -> bool:
-    called = row.raw.get("calledProcedure")
+def _is_restart_link_call(step: Mapping[str, Any]) -> bool:
+    called = step.get("calledProcedure")
     if called is None or not is_mapping(called):
         return False
     return (str(called.get("procedureName") or "") == RESTART_LINK_PROCEDURE
@@ -427,17 +426,18 @@ def failure_point(job: Mapping[str, Any]) -> Optional[FailurePoint]:
     """
     failed = []
     ignored: Tuple[str, ...] = ()
-    for order, row in enumerate(step_rows(job)):
-        record = row.record
-        if ignored and any(record.path == p or record.path.startswith(p + JOB_STEPS_JOINER) for p in ignored):
+    # The steps' own objects as the walk gives them (what a StepRecord of each would read: its outcome and
+    # finish as text), so that a job of 100,000 steps is walked with no record made per step.
+    for order, (path, _, depth, step, _) in enumerate(walk_steps(job)):
+        if ignored and any(path == p or path.startswith(p + JOB_STEPS_JOINER) for p in ignored):
             continue
-        if "calledProcedure" in row.raw and _is_restart_link_call(row):
-            ignored += (record.path,)
+        if "calledProcedure" in step and _is_restart_link_call(step):
+            ignored += (path,)
             continue
-        if _is_error(record.outcome):
-            finish = record.finish
-            failed.append(((finish == "", finish, -row.depth, order), record))
+        if _is_error(str(step.get("outcome") or "")):
+            finish = str(step.get("finish") or "")
+            failed.append(((finish == "", finish, -depth, order), path))
     if not failed:
         return None
-    record = min(failed, key=lambda item: item[0])[1]
-    return FailurePoint(path=record.path, finish=record.finish)
+    (_, finish, _, _), path = min(failed, key=lambda item: item[0])
+    return FailurePoint(path=path, finish=finish)

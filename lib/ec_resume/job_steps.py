@@ -15,7 +15,7 @@ from .rest_json import as_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing for type checkers only: see docs/ARCHITECTURE.md
-    from typing import Any, Dict, Iterator, List, Mapping, Tuple
+    from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 JOB_STEPS_JOINER = "/jobSteps/"
 # A name with one of these cannot be addressed by a property path without ambiguity ("x/jobSteps/y" is
@@ -127,10 +127,105 @@ def addressable_steps(job: Mapping[str, Any]) -> Dict[str, StepRecord]:
     return _addressable(job, False)
 
 
-def addressable_raw_steps(job: Mapping[str, Any]) -> Dict[str, Mapping[str, Any]]:
+def addressable_raw_steps(job: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     """`addressable_steps` with each step's own object of `job` in place of its record: what a plan holds of
-    the restarted job, with no record made per step (the job must not change while the result is used)."""
+    the restarted job (the job must not change while the result is used).
+
+    A job whose step names are all plain (`_plainly_named`) is answered path by path, each level of its
+    tree indexed by name when a path first goes through it: a plan asks for the few steps it decides, and
+    so holds no path per step of the job. Any other job is indexed whole, as `addressable_steps` does."""
+    if _plainly_named(job):
+        return _StepsByPath(job)
     return _addressable(job, True)
+
+
+def _is_step(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, abc.Mapping)
+
+
+def _plainly_named(job: Mapping[str, Any]) -> bool:
+    """No step name with an odd character, and no top-level call named "" (whose steps' paths would read
+    as top-level ones). Then no step is kept from a path by an odd name, a step's path is its names joined
+    by JOB_STEPS_JOINER, and splitting a path at the joiner gives those names back (a name has no "/")."""
+    clean = ODD_CHARACTERS.isdisjoint
+    levels = [(job, True)]
+    while levels:
+        container, top = levels.pop()
+        for step in as_list(container.get("jobStep")):
+            if not _is_step(step):
+                continue
+            name = str(step.get("stepName", ""))  # as walk_steps reads it
+            if not clean(name):
+                return False
+            called = step.get("calledProcedure")
+            if called is not None and _is_step(called):
+                if top and name == "":
+                    return False
+                levels.append((called, False))
+    return True
+
+
+class _StepsByPath(abc.Mapping):
+    """The addressable steps of a plainly named job (see addressable_raw_steps) by path, found by their names
+    level by level: the first step in job order whose names are the path's, as the whole index would keep.
+    Iterating (which a plan does not) indexes the job whole."""
+
+    __slots__ = ("_job", "_levels", "_whole")
+
+    def __init__(self, job: Mapping[str, Any]) -> None:
+        self._job = job
+        self._levels: Dict[int, Dict[str, List[Mapping[str, Any]]]] = {}  # by id of the level's container
+        self._whole: Optional[Dict[str, Mapping[str, Any]]] = None
+
+    def _named(self, container: Mapping[str, Any]) -> Dict[str, List[Mapping[str, Any]]]:
+        """The steps of one level (the job's top, or a call's), by name, in job order."""
+        named = self._levels.get(id(container))  # the job holds the container: its id stays its own
+        if named is None:
+            named = {}
+            for step in as_list(container.get("jobStep")):
+                if _is_step(step):
+                    named.setdefault(str(step.get("stepName", "")), []).append(step)
+            self._levels[id(container)] = named
+        return named
+
+    def get(self, path: str, default: Any = None) -> Any:
+        names = path.split(JOB_STEPS_JOINER)
+        last = len(names) - 1
+        # Depth first in job order through the steps named as the path says: the first found is the first
+        # in job order. A stack of (depth, candidates left) rather than a function that calls itself.
+        stack = [(0, iter(self._named(self._job).get(names[0], ())))]
+        while stack:
+            depth, candidates = stack[-1]
+            for step in candidates:
+                if depth == last:
+                    return step
+                called = step.get("calledProcedure")
+                if called is not None and _is_step(called):
+                    stack.append((depth + 1, iter(self._named(called).get(names[depth + 1], ()))))
+                    break
+            else:
+                stack.pop()
+        return default
+
+    def __getitem__(self, path: str) -> Mapping[str, Any]:
+        found = self.get(path)
+        if found is None:
+            raise KeyError(path)
+        return found  # type: ignore[no-any-return]
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.get(path) is not None
+
+    def _all(self) -> Dict[str, Mapping[str, Any]]:
+        if self._whole is None:
+            self._whole = _addressable(self._job, True)
+        return self._whole
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _addressable(job: Mapping[str, Any], raw: bool) -> Dict[str, Any]:

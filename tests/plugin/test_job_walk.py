@@ -88,9 +88,9 @@ PROJECTS = st.sampled_from(["P", "EC-Resume", "EC-Resume-1.0.0", "Other"])
 PROCEDURES = st.sampled_from(["Sub", "CreateRestartLink"])
 
 
-def _steps(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _steps(children: st.SearchStrategy[Any], names: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
     step = st.fixed_dictionaries(
-        {"stepName": NAMES, "outcome": OUTCOMES, "finish": FINISHES,
+        {"stepName": names, "outcome": OUTCOMES, "finish": FINISHES,
          "jobStepId": st.integers(0, 10**6).map(lambda n: f"js{n}")},
         optional={"calledProcedure": st.fixed_dictionaries(
             {"projectName": PROJECTS, "procedureName": PROCEDURES}, optional={"jobStep": children})})
@@ -98,8 +98,15 @@ def _steps(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(listed, step)  # REST gives a single step as a dict, not a list
 
 
-JOBS = st.recursive(st.just([]), _steps, max_leaves=25).map(
-    lambda steps: {"jobId": "1", "projectName": "P", "jobStep": steps})
+def _jobs(names: st.SearchStrategy[str]) -> st.SearchStrategy[Dict[str, Any]]:
+    return st.recursive(st.just([]), lambda children: _steps(children, names), max_leaves=25).map(
+        lambda steps: {"jobId": "1", "projectName": "P", "jobStep": steps})
+
+
+JOBS = _jobs(NAMES)
+# Plain names only (duplicates, "", and "jobSteps", which spells the joiner's middle): the jobs that
+# addressable_raw_steps answers path by path, without indexing them whole.
+PLAIN_JOBS = _jobs(st.sampled_from(["a", "b", "a", "", "jobSteps", "x"]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -112,16 +119,51 @@ def test_the_walk_gives_every_step_the_old_walk_gave_in_the_same_order(job: Dict
     assert job_step_records(job) == [e[0] for e in expected]
 
 
-@settings(max_examples=400, deadline=None)
-@given(JOBS)
-def test_a_path_reaches_the_same_step_as_with_the_old_walk(job: Dict[str, Any]) -> None:
+def _paths_to_ask(job: Mapping[str, Any]) -> List[str]:
+    """Every step's path, those a path cannot reach included, and paths of no step."""
+    paths = [record.path for record, _, _, _ in _oracle_rows(job)]
+    return paths + [p + JOB_STEPS_JOINER + "a" for p in paths] + ["", "a/jobSteps/", "zzz", "a/jobSteps/zzz"]
+
+
+def _check_paths_reach_the_old_walks_steps(job: Dict[str, Any]) -> None:
     expected = _oracle_addressable(job)
     raw = addressable_raw_steps(job)
-    assert list(raw) == list(expected)
+    for path in _paths_to_ask(job):
+        assert raw.get(path) is expected.get(path), path
+        assert (path in raw) == (path in expected), path
+    assert list(raw) == list(expected) and len(raw) == len(expected)
     assert all(raw[path] is expected[path] for path in expected)
     # The record of each such step is the one the old walk made of that very step.
     oracle_records = {(record.path, id(step)): record for record, _, step, _ in _oracle_rows(job)}
     assert addressable_steps(job) == {path: oracle_records[path, id(step)] for path, step in expected.items()}
+
+
+@settings(max_examples=400, deadline=None)
+@given(JOBS)
+def test_a_path_reaches_the_same_step_as_with_the_old_walk(job: Dict[str, Any]) -> None:
+    _check_paths_reach_the_old_walks_steps(job)
+
+
+@settings(max_examples=400, deadline=None)
+@given(PLAIN_JOBS)
+def test_in_a_plainly_named_job_a_path_reaches_the_same_step_as_before(job: Dict[str, Any]) -> None:
+    _check_paths_reach_the_old_walks_steps(job)
+
+
+def test_a_plainly_named_job_is_answered_path_by_path_and_any_other_indexed_whole() -> None:
+    plain = {"jobId": "1", "jobStep": [
+        {"stepName": "a", "calledProcedure": {"jobStep": [{"stepName": "b"}]}},
+        {"stepName": "a", "calledProcedure": {"jobStep": [{"stepName": "c"}]}}]}
+    steps = addressable_raw_steps(plain)
+    assert not isinstance(steps, dict)  # path by path
+    assert steps["a/jobSteps/c"] is plain["jobStep"][1]["calledProcedure"]["jobStep"][0]  # the second a's
+    assert steps.get("a/jobSteps/d") is None and "a/jobSteps/b/jobSteps/x" not in steps
+    odd = {"jobId": "1", "jobStep": [{"stepName": "a/jobSteps/b"}, {"stepName": "a"}]}
+    empty_call = {"jobId": "1", "jobStep": [
+        {"stepName": "", "calledProcedure": {"jobStep": [{"stepName": "a"}]}}]}
+    assert isinstance(addressable_raw_steps(odd), dict)
+    assert isinstance(addressable_raw_steps(empty_call), dict)
+    assert list(addressable_raw_steps(empty_call)) == ["", "a"]  # the call's step reads as a top-level one
 
 
 @settings(max_examples=400, deadline=None)

@@ -366,9 +366,12 @@ def done_in_chain(path: str, job: JobFacts, current: JobFacts, jobs: JobLookup,
             failed_at = job.failed_at.strip()
             if not failed_at:
                 return run(Reason.FAILURE_POINT_UNKNOWN, job.job_id, outcome)
-            # A done step with no start time cannot be ordered before the failure either.
+            # A done step with no start time cannot be ordered before the failure either. The failed step
+            # itself is not ordered against its own finish: one that ended in the millisecond it started
+            # (or under a clock that stepped back) is still the failure, and runs as NOT_DONE.
             unordered = not facts.start and outcome in settings.done_outcomes
-            if failed_at != NO_FAILURE and (facts.start >= failed_at or unordered):
+            if (failed_at != NO_FAILURE and path != job.failed_step
+                    and (facts.start >= failed_at or unordered)):
                 return run(Reason.RAN_AFTER_FAILURE, job.job_id, outcome, job.failed_step)
         if outcome in settings.done_outcomes:
             return Decision(True, Reason.DONE, job.job_id, outcome)

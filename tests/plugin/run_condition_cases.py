@@ -572,8 +572,17 @@ def _failure_cases() -> List[RunConditionCase]:
                                    steps=(S("smoke", "skipped"), S("deploy", "error", S("upload", "error")))),
                          "C", f"deploy{SEP}upload")
     chain_b = {CURRENT_JOB: _restart("C"), "C": c_before, "B": _failed_pipeline("B")}
+    # upload failed in the millisecond it started: its start is not after its own failure
+    instant_steps = _pipeline(deploy="error")[:2] + (
+        S("deploy", "error", S("prepare"), Step("upload", "error", start=ts(5), finish=ts(5))),
+        S("smoke"))
+    instant = {CURRENT_JOB: _restart("earlier"), "earlier": _failed_pipeline(rule_steps=instant_steps)}
     return [
         C("a step that ran after the failure runs", ("smoke",), failed, "true", "RAN_AFTER_FAILURE"),
+        C("a failed step that ended the millisecond it started is the failure: runs", ("deploy", "upload"),
+          instant, "true", "NOT_DONE"),
+        C("a step that started as an instant failure ended runs", ("smoke",), instant, "true",
+          "RAN_AFTER_FAILURE"),
         C("a step before the failure is skipped", ("build",), failed, "false", "DONE"),
         C("an earlier sibling of the failed step is skipped", ("deploy", "prepare"), failed, "false", "DONE"),
         C("the failed step itself runs", ("deploy", "upload"), failed, "true", "NOT_DONE"),

@@ -33,7 +33,7 @@ WHY_MISSED: Dict[str, str] = {
                     "rule)"),
     "step_process": ("cached is met; at first use the agent code is fetched, checked and unpacked (about "
                      "14 ms on a quiet machine) and the 19 modules the step imports (178 KB) are compiled "
-                     "once: 21-23 ms in a new process on a quiet machine, where the ratio is 2.5x, 50-60 ms "
+                     "once: 21-23 ms in a new process on a quiet machine, where the ratio is 2.5×, 50-60 ms "
                      "on a busy one; bytecode in the jar would serve only agents whose Python is the "
                      "build's own, and the cost is paid once per plugin version and agent"),
     "planner_10k": "",  # met
